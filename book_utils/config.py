@@ -1,0 +1,148 @@
+"""Profiles (ci / book / full), ``setup()``, seeding and determinism, result records."""
+from __future__ import annotations
+
+import json
+import os
+import random
+import numbers
+
+import numpy as np
+
+PROFILES = ("ci", "book", "full")
+DEFAULT_PROFILE = "book"
+RESULT_MIME = "application/vnd.tfbook.result+json"
+CONFIG_PREFIX = "⚙ 配置"
+
+
+def get_profile() -> str:
+    """Return the active profile from ``$BOOK_PROFILE`` (default ``book``)."""
+    profile = os.environ.get("BOOK_PROFILE", DEFAULT_PROFILE).strip().lower() or DEFAULT_PROFILE
+    if profile not in PROFILES:
+        raise ValueError(
+            f"BOOK_PROFILE={profile!r} is not a known profile; expected one of {', '.join(PROFILES)}"
+        )
+    return profile
+
+
+def set_seed(seed: int) -> None:
+    """Seed Python, NumPy, TensorFlow and Keras in one call."""
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    import keras
+    import tensorflow as tf
+
+    random.seed(seed)
+    np.random.seed(seed)
+    tf.random.set_seed(seed)
+    keras.utils.set_random_seed(int(seed))
+
+
+def setup(seed: int = 42, *, precision: int = 4, quiet: bool = False) -> dict:
+    """Prepare a chapter: seeds, deterministic ops, print precision, plot style, banner.
+
+    Returns a dict with the environment facts that the banner prints.
+    """
+    if isinstance(precision, bool) or not isinstance(precision, numbers.Integral) or not 0 <= precision <= 16:
+        raise ValueError(f"precision must be an integer between 0 and 16, got {precision!r}")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras
+    import tensorflow as tf
+
+    from . import device, plotting
+
+    profile = get_profile()
+    device_name = device.configure()  # memory growth must happen before any op runs
+    set_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+    np.set_printoptions(precision=precision, suppress=True, linewidth=100)
+    plotting.use_book_style()
+    info = {
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "device": device_name,
+        "profile": profile,
+        "seed": int(seed),
+    }
+    if not quiet:
+        print(
+            f"TensorFlow {info['tensorflow']} · Keras {info['keras']} · 设备 {device_name}"
+            f" · profile={profile} · seed={seed}"
+        )
+    return info
+
+
+def profile_config(*, ci: dict, book: dict, full: dict | None = None, show: bool = True) -> dict:
+    """Pick the experiment sizes for the active profile.
+
+    ``full`` defaults to ``book``; keys missing from a profile are inherited from ``book``
+    so an experiment declares only what differs. The chosen sizes are printed on one line
+    starting with ``⚙ 配置`` (the nbval sanitizer normalises exactly this line).
+    """
+    for name, value in (("ci", ci), ("book", book), ("full", full)):
+        if value is not None and not isinstance(value, dict):
+            raise TypeError(f"profile_config({name}=...) must be a dict of sizes, got {type(value).__name__}")
+    full = {} if full is None else full
+    profile = get_profile()
+    chosen = dict(book)
+    chosen.update({"ci": ci, "book": {}, "full": full}[profile])
+    unknown = (set(ci) | set(full)) - set(book)
+    if unknown:
+        raise ValueError(
+            f"profile_config: keys {sorted(unknown)} are not in book=...; "
+            "declare every size in the book profile first"
+        )
+    if show:
+        body = ", ".join(f"{k}={v!r}" for k, v in chosen.items())
+        print(f"{CONFIG_PREFIX}（profile={profile}）: {body}")
+    return Config(chosen)
+
+
+class Config(dict):
+    """A dict whose keys are also attributes: ``cfg.epochs``."""
+
+    def __getattr__(self, key):
+        try:
+            return self[key]
+        except KeyError:
+            raise AttributeError(f"no size {key!r} in this configuration; have {sorted(self)}") from None
+
+
+def record_result(name: str, value, *, textbook=None, unit: str = "", higher_is_better: bool = True):
+    """Record an experiment's headline number.
+
+    Displays one line for the reader and a machine-readable record that
+    ``python -m book_utils.execute`` collects into the notebook metadata
+    (``metadata.book.results``) for the results page.
+    """
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError("record_result needs a non-empty name, e.g. 'ch03_mnist_test_accuracy'")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"record_result value must be a number, got {type(value).__name__}") from None
+    if not np.isfinite(number):
+        raise ValueError(f"record_result value for {name!r} is not finite: {number}")
+    if textbook is not None:
+        textbook = float(textbook)
+    record = {
+        "name": name,
+        "value": number,
+        "textbook": textbook,
+        "unit": unit,
+        "profile": get_profile(),
+        "higher_is_better": bool(higher_is_better),
+    }
+    text = f"📌 {name} = {number:.4g}{unit}"
+    if textbook is not None:
+        text += f"（教材报告: {textbook:.4g}{unit}）"
+    try:
+        from IPython import get_ipython
+        from IPython.display import display
+
+        if get_ipython() is not None:
+            display({"text/plain": text, RESULT_MIME: json.dumps(record)}, raw=True)
+            return record
+    except ImportError:  # pragma: no cover - IPython is a dependency
+        pass
+    print(text)
+    return record

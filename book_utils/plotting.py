@@ -1,0 +1,125 @@
+"""Plot style with a CJK font from PyPI, image grids and training curves."""
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import numpy as np
+
+CJK_FONT_FILE = "NotoSansCJKsc-Regular.otf"
+
+
+@functools.lru_cache(maxsize=1)
+def cjk_font_name() -> str:
+    """Register the pip-installed Noto Sans CJK SC font with matplotlib; return its family name."""
+    import mplfonts
+    from matplotlib import font_manager
+
+    path = Path(mplfonts.__file__).parent / "fonts" / CJK_FONT_FILE
+    if not path.exists():
+        raise FileNotFoundError(
+            f"CJK font {path} is missing; reinstall it with `pip install --force-reinstall mplfonts`"
+        )
+    font_manager.fontManager.addfont(str(path))
+    return font_manager.FontProperties(fname=str(path)).get_name()
+
+
+def use_book_style() -> None:
+    """Apply the book's matplotlib style: CJK font, readable sizes, crisp inline PNGs."""
+    import matplotlib as mpl
+
+    font = cjk_font_name()
+    mpl.rcParams.update(
+        {
+            "font.family": "sans-serif",
+            "font.sans-serif": [font, "DejaVu Sans"],
+            "axes.unicode_minus": False,  # the CJK font has no U+2212 minus glyph
+            "figure.figsize": (6.4, 4.0),
+            "figure.dpi": 100,
+            "savefig.dpi": 100,
+            "axes.grid": True,
+            "grid.alpha": 0.3,
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+            "legend.frameon": False,
+            "image.cmap": "viridis",
+        }
+    )
+    try:
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+
+        set_matplotlib_formats("png")
+    except ImportError:  # pragma: no cover
+        pass
+
+
+def show_images(images, labels=None, *, ncols: int = 8, cmap: str = "gray", size: float = 1.2,
+                title: str | None = None):
+    """Draw a grid of images (N,H,W) or (N,H,W,C) with optional per-image labels; return the figure."""
+    import matplotlib.pyplot as plt
+
+    images = np.asarray(images)
+    if images.ndim == 4 and images.shape[-1] == 1:
+        images = images[..., 0]
+    if images.ndim not in (3, 4) or len(images) == 0:
+        raise ValueError(
+            f"show_images expects a non-empty batch shaped (N, H, W) or (N, H, W, C), got shape {images.shape}"
+        )
+    if labels is not None and len(labels) != len(images):
+        raise ValueError(f"got {len(images)} images but {len(labels)} labels; pass one label per image")
+    if not isinstance(ncols, int) or ncols < 1:
+        raise ValueError(f"ncols must be a positive integer, got {ncols!r}")
+    n = len(images)
+    ncols = min(ncols, n)
+    nrows = int(np.ceil(n / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + (0.4 if title else 0)),
+                             squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i >= n:
+            continue
+        img = images[i]
+        if img.dtype.kind == "f" and img.ndim == 3:
+            img = np.clip(img, 0, 1)
+        ax.imshow(img, cmap=cmap if img.ndim == 2 else None)
+        if labels is not None:
+            ax.set_title(str(labels[i]), fontsize=9)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_history(history, keys=None, *, title: str | None = None, xlabel: str = "Epoch", logy: bool = False):
+    """Plot training curves from a ``{name: [values]}`` dict or a Keras ``History``; return the figure.
+
+    Keys that share a suffix (``loss`` and ``val_loss``) go on the same axes.
+    """
+    import matplotlib.pyplot as plt
+
+    hist = getattr(history, "history", history)
+    if not isinstance(hist, dict) or not hist:
+        raise TypeError("plot_history expects a non-empty dict of metric lists or a keras History object")
+    keys = list(hist) if keys is None else list(keys)
+    missing = [k for k in keys if k not in hist]
+    if missing:
+        raise KeyError(f"history has no {missing}; available: {sorted(hist)}")
+    groups: dict[str, list[str]] = {}
+    for k in keys:
+        base = k[4:] if k.startswith("val_") else k[5:] if k.startswith("test_") else k
+        groups.setdefault(base, []).append(k)
+    fig, axes = plt.subplots(1, len(groups), figsize=(4.6 * len(groups), 3.4), squeeze=False)
+    for ax, (base, names) in zip(axes.flat, groups.items()):
+        for k in names:
+            values = np.asarray(hist[k], dtype=float)
+            ax.plot(np.arange(1, len(values) + 1), values, marker="o" if len(values) <= 30 else None,
+                    markersize=3, label=k)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(base)
+        if logy:
+            ax.set_yscale("log")
+        ax.legend()
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
