@@ -37,10 +37,14 @@ def set_seed(seed: int) -> None:
     keras.utils.set_random_seed(int(seed))
 
 
-def setup(seed: int = 42, *, precision: int = 4, quiet: bool = False) -> dict:
+ENVIRONMENT: dict = {}
+RESULTS: list[dict] = []
+
+
+def setup(seed: int = 42, *, precision: int = 4, quiet: bool = False) -> None:
     """Prepare a chapter: seeds, deterministic ops, print precision, plot style, banner.
 
-    Returns a dict with the environment facts that the banner prints.
+    The environment facts that the banner prints are kept in ``book_utils.config.ENVIRONMENT``.
     """
     if isinstance(precision, bool) or not isinstance(precision, numbers.Integral) or not 0 <= precision <= 16:
         raise ValueError(f"precision must be an integer between 0 and 16, got {precision!r}")
@@ -56,19 +60,20 @@ def setup(seed: int = 42, *, precision: int = 4, quiet: bool = False) -> dict:
     tf.config.experimental.enable_op_determinism()
     np.set_printoptions(precision=precision, suppress=True, linewidth=100)
     plotting.use_book_style()
-    info = {
+    ENVIRONMENT.clear()
+    info = ENVIRONMENT
+    info.update({
         "tensorflow": tf.__version__,
         "keras": keras.__version__,
         "device": device_name,
         "profile": profile,
         "seed": int(seed),
-    }
+    })
     if not quiet:
         print(
             f"TensorFlow {info['tensorflow']} · Keras {info['keras']} · 设备 {device_name}"
             f" · profile={profile} · seed={seed}"
         )
-    return info
 
 
 def profile_config(*, ci: dict, book: dict, full: dict | None = None, show: bool = True) -> dict:
@@ -107,12 +112,12 @@ class Config(dict):
             raise AttributeError(f"no size {key!r} in this configuration; have {sorted(self)}") from None
 
 
-def record_result(name: str, value, *, textbook=None, unit: str = "", higher_is_better: bool = True):
+def record_result(name: str, value, *, textbook=None, unit: str = "", higher_is_better: bool = True) -> None:
     """Record an experiment's headline number.
 
     Displays one line for the reader and a machine-readable record that
     ``python -m book_utils.execute`` collects into the notebook metadata
-    (``metadata.book.results``) for the results page.
+    (``metadata.book.results``) for the results page; also appended to ``config.RESULTS``.
     """
     if not isinstance(name, str) or not name.strip():
         raise ValueError("record_result needs a non-empty name, e.g. 'ch03_mnist_test_accuracy'")
@@ -132,6 +137,7 @@ def record_result(name: str, value, *, textbook=None, unit: str = "", higher_is_
         "profile": get_profile(),
         "higher_is_better": bool(higher_is_better),
     }
+    RESULTS.append(record)
     text = f"📌 {name} = {number:.4g}{unit}"
     if textbook is not None:
         text += f"（教材报告: {textbook:.4g}{unit}）"
@@ -141,8 +147,7 @@ def record_result(name: str, value, *, textbook=None, unit: str = "", higher_is_
 
         if get_ipython() is not None:
             display({"text/plain": text, RESULT_MIME: json.dumps(record)}, raw=True)
-            return record
+            return
     except ImportError:  # pragma: no cover - IPython is a dependency
         pass
     print(text)
-    return record

@@ -123,3 +123,73 @@ def plot_history(history, keys=None, *, title: str | None = None, xlabel: str = 
         fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def plot_decision_boundary(predict, X, y, *, ax=None, title: str | None = None, resolution: int = 200,
+                           padding: float = 0.5):
+    """Shade the 2-D plane by ``predict(points) -> class scores or labels`` and scatter (X, y).
+
+    ``predict`` receives an (M, 2) float32 array; it may return labels (M,), probabilities of the
+    positive class (M,) or (M, 1), or per-class scores (M, K). Returns the axes.
+    """
+    import matplotlib.pyplot as plt
+
+    X = np.asarray(X, dtype=np.float32)
+    y = np.asarray(y).reshape(-1)
+    if X.ndim != 2 or X.shape[1] != 2:
+        raise ValueError(f"plot_decision_boundary needs 2-D points shaped (N, 2), got {X.shape}")
+    if len(y) != len(X):
+        raise ValueError(f"X has {len(X)} points but y has {len(y)} labels")
+    if not callable(predict):
+        raise TypeError("predict must be callable: points (M, 2) -> labels or scores")
+    x_min, y_min = X.min(0) - padding
+    x_max, y_max = X.max(0) + padding
+    xx, yy = np.meshgrid(np.linspace(x_min, x_max, resolution), np.linspace(y_min, y_max, resolution))
+    grid = np.c_[xx.ravel(), yy.ravel()].astype(np.float32)
+    out = np.asarray(predict(grid))
+    if out.ndim == 2 and out.shape[1] > 1:
+        z = out.argmax(1)
+    else:
+        out = out.reshape(-1)
+        z = (out > 0.5).astype(int) if out.dtype.kind == "f" else out
+    ax = ax or plt.gca()
+    ax.contourf(xx, yy, z.reshape(xx.shape), alpha=0.25, cmap="coolwarm", levels=np.arange(z.max() + 2) - 0.5)
+    ax.scatter(X[:, 0], X[:, 1], c=y, cmap="coolwarm", s=12, edgecolors="k", linewidths=0.3)
+    ax.set_xlim(x_min, x_max)
+    ax.set_ylim(y_min, y_max)
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_surface(f, x_range=(-5, 5), y_range=(-5, 5), *, resolution: int = 100, title: str | None = None,
+                 contour: bool = True, zlabel: str = "f(x, y)", levels: int = 30):
+    """3-D surface of ``f(X, Y)`` (vectorised NumPy) with an optional contour panel; return the figure."""
+    import matplotlib.pyplot as plt
+
+    if not callable(f):
+        raise TypeError("f must be a vectorised function f(X, Y) -> Z")
+    for name, r in (("x_range", x_range), ("y_range", y_range)):
+        if len(r) != 2 or not r[0] < r[1]:
+            raise ValueError(f"{name} must be (low, high) with low < high, got {r!r}")
+    xs = np.linspace(*x_range, resolution)
+    ys = np.linspace(*y_range, resolution)
+    X, Y = np.meshgrid(xs, ys)
+    Z = np.asarray(f(X, Y))
+    fig = plt.figure(figsize=(11, 4.4) if contour else (6, 4.6))
+    ax = fig.add_subplot(1, 2 if contour else 1, 1, projection="3d")
+    ax.plot_surface(X, Y, Z, cmap="viridis", linewidth=0, antialiased=True, alpha=0.9)
+    ax.set_xlabel("x")
+    ax.set_ylabel("y")
+    ax.set_zlabel(zlabel)
+    if contour:
+        ax2 = fig.add_subplot(1, 2, 2)
+        cs = ax2.contour(X, Y, Z, levels=levels, cmap="viridis")
+        fig.colorbar(cs, ax=ax2)
+        ax2.set_xlabel("x")
+        ax2.set_ylabel("y")
+        ax2.set_aspect("equal")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
