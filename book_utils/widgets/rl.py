@@ -1,0 +1,162 @@
+"""Chapter 14 demos: CartPole drawing and episode stepper, PPO clip explorer, maze value-iteration stepper."""
+from __future__ import annotations
+
+import numpy as np
+
+
+def draw_cartpole(state, ax=None, *, x_limit: float = 2.4, pole_length: float = 1.0):
+    """Draw cart and pole for a CartPole state (x, ẋ, θ, θ̇) with matplotlib patches."""
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
+
+    s = np.asarray(state, dtype=float).ravel()
+    if s.shape != (4,):
+        raise ValueError(f"state must have 4 numbers (x, x_dot, theta, theta_dot), got shape {s.shape}")
+    x, _, theta, _ = s
+    ax = ax or plt.gca()
+    ax.axhline(0, color="0.4", lw=1)
+    ax.add_patch(Rectangle((x - 0.25, 0), 0.5, 0.25, color="tab:blue"))
+    top = (x + pole_length * np.sin(theta), 0.25 + pole_length * np.cos(theta))
+    ax.plot([x, top[0]], [0.25, top[1]], color="tab:orange", lw=5, solid_capstyle="round")
+    ax.plot([x], [0.25], "ko", ms=4)
+    ax.axvline(-x_limit, color="tab:red", ls=":", lw=1)
+    ax.axvline(x_limit, color="tab:red", ls=":", lw=1)
+    ax.set_xlim(-x_limit - 0.4, x_limit + 0.4)
+    ax.set_ylim(-0.2, 1.5)
+    ax.set_aspect("equal")
+    ax.set_yticks([])
+    return ax
+
+
+def episode_frame(episode: dict, t: int) -> dict:
+    """State, action and action probabilities at step ``t`` of a recorded episode."""
+    n = len(episode["states"])
+    if not 0 <= t < n:
+        raise ValueError(f"t must be in [0, {n - 1}], got {t}")
+    return {"t": t, "state": episode["states"][t], "action": int(episode["actions"][t]),
+            "probs": np.asarray(episode["probs"][t])}
+
+
+def draw_frame(episode: dict, t: int):
+    import matplotlib.pyplot as plt
+
+    f = episode_frame(episode, t)
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(7.5, 2.4), gridspec_kw={"width_ratios": [3, 1]})
+    draw_cartpole(f["state"], a1)
+    a1.set_title(f"第 {t} 步：x={f['state'][0]:+.2f}, θ={np.degrees(f['state'][2]):+.1f}°")
+    a2.bar(["向左", "向右"], f["probs"], color=["tab:blue" if f["action"] == 0 else "0.7",
+                                             "tab:blue" if f["action"] == 1 else "0.7"])
+    a2.set_ylim(0, 1)
+    a2.set_title("动作概率")
+    plt.tight_layout()
+    plt.show()
+    return f
+
+
+def episode_player(episode: dict):
+    """Play button + slider over the frames of a recorded episode (cart-pole drawing and π(a|s) bars)."""
+    import ipywidgets as W
+
+    n = len(episode["states"])
+    slider = W.IntSlider(value=0, min=0, max=n - 1, step=1, description="步", continuous_update=False)
+    play = W.Play(value=0, min=0, max=n - 1, step=5, interval=200)
+    W.jslink((play, "value"), (slider, "value"))
+    out = W.interactive_output(lambda t: draw_frame(episode, t), {"t": slider})
+    return W.VBox([W.HBox([play, slider]), out])
+
+
+# --------------------------------------------------------------------------- PPO clip
+
+def ppo_clip_objective(ratio, advantage: float, eps: float = 0.2):
+    """Unclipped r·A, clipped min(r·A, clip(r, 1−ε, 1+ε)·A), and where the clipped gradient is zero."""
+    if not 0 < eps < 1:
+        raise ValueError(f"eps must be in (0, 1), got {eps}")
+    r = np.asarray(ratio, dtype=float)
+    unclipped = r * advantage
+    clipped = np.minimum(unclipped, np.clip(r, 1 - eps, 1 + eps) * advantage)
+    flat = (r > 1 + eps) if advantage > 0 else (r < 1 - eps)
+    return {"unclipped": unclipped, "clipped": clipped, "flat": flat}
+
+
+def draw_ppo_clip(eps: float, advantage: float, ax=None, r_max: float = 2.0):
+    import matplotlib.pyplot as plt
+
+    r = np.linspace(0, r_max, 401)
+    res = ppo_clip_objective(r, advantage, eps)
+    ax = ax or plt.gca()
+    ax.plot(r, res["unclipped"], "--", color="0.5", label="r·A（未裁剪）")
+    ax.plot(r, res["clipped"], color="tab:red", lw=2, label="PPO 裁剪目标")
+    ax.fill_between(r, *ax.get_ylim(), where=res["flat"], color="tab:orange", alpha=0.15, label="梯度为 0 的区域")
+    ax.axvline(1, color="k", lw=0.5)
+    ax.set_xlabel("概率比 r = π_θ/π_old")
+    ax.set_title("优势为正" if advantage > 0 else "优势为负")
+    ax.legend(fontsize=8)
+    return res
+
+
+def ppo_clip_explorer():
+    import ipywidgets as W
+    import matplotlib.pyplot as plt
+
+    eps = W.FloatSlider(value=0.2, min=0.05, max=0.5, step=0.05, description="ε", continuous_update=False)
+    sign = W.ToggleButtons(options=[("A>0", 1.0), ("A<0", -1.0)], description="优势")
+
+    def update(eps, sign):
+        fig, ax = plt.subplots(figsize=(5, 3))
+        ax.set_ylim(-2.2, 2.2)
+        draw_ppo_clip(eps, sign, ax)
+        plt.show()
+
+    return W.VBox([W.HBox([eps, sign]), W.interactive_output(update, {"eps": eps, "sign": sign})])
+
+
+# --------------------------------------------------------------------------- maze
+
+def draw_maze(result: dict, layout=None, ax=None, *, title: str | None = None):
+    """Draw V values and greedy-policy arrows of ``value_iteration`` on the grid."""
+    import matplotlib.pyplot as plt
+    from ..models.rl import MAZE, MAZE_ACTIONS
+
+    layout = layout or MAZE
+    V, pol = result["V"], result["policy"]
+    rows, cols = V.shape
+    ax = ax or plt.gca()
+    shown = np.where(np.isnan(V), 0, V)
+    ax.imshow(shown, cmap="RdYlGn", vmin=-1, vmax=1)
+    for r in range(rows):
+        for c in range(cols):
+            ch = layout[r][c]
+            if ch == "#":
+                ax.add_patch(plt.Rectangle((c - .5, r - .5), 1, 1, color="0.3"))
+                continue
+            label = {"G": "终点 +1", "T": "陷阱 −1"}.get(ch)
+            if label:
+                ax.text(c, r, label, ha="center", va="center", fontsize=9)
+            else:
+                ax.text(c, r - 0.15, f"{V[r, c]:.3f}", ha="center", va="center", fontsize=9)
+                ax.text(c, r + 0.22, MAZE_ACTIONS[pol[r, c]], ha="center", va="center", fontsize=12)
+    ax.set_xticks(range(cols))
+    ax.set_yticks(range(rows))
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def maze_explorer():
+    """Sliders γ, number of sweeps and slip noise → V values and greedy arrows of value iteration."""
+    import ipywidgets as W
+    import matplotlib.pyplot as plt
+    from ..models.rl import value_iteration
+
+    g = W.FloatSlider(value=0.9, min=0.5, max=0.99, step=0.01, description="γ", continuous_update=False)
+    it = W.IntSlider(value=10, min=0, max=30, description="迭代次数", continuous_update=False)
+    nz = W.FloatSlider(value=0.0, min=0.0, max=0.4, step=0.05, description="滑动噪声", continuous_update=False)
+
+    def update(gamma, iterations, noise):
+        res = value_iteration(gamma, noise=noise, iterations=iterations)
+        fig, ax = plt.subplots(figsize=(5, 3.6))
+        draw_maze(res, ax=ax, title=f"γ={gamma:.2f}，{iterations} 次迭代")
+        plt.show()
+
+    return W.VBox([W.HBox([g, it, nz]),
+                   W.interactive_output(update, {"gamma": g, "iterations": it, "noise": nz})])

@@ -1,0 +1,134 @@
+"""Tensor widgets for chapters 4–5: a broadcasting explorer and a slicing explorer.
+
+Each demo is a pure function returning HTML (testable without a browser) plus a thin ipywidgets
+wrapper. The HTML is placed in an ``HTML`` widget so the rendered book shows the stored state.
+"""
+from __future__ import annotations
+
+import html
+
+import numpy as np
+
+from .. import tensors as T
+
+_COLORS = {"equal": "#cfe8cf", "stretch": "#ffd9a8", "insert": "#c9ddf2", "conflict": "#f4b6b6", "none": "#ffffff"}
+
+
+def _td(text, color, bold=False):
+    weight = "bold" if bold else "normal"
+    return (f'<td style="border:1px solid #888;padding:2px 8px;text-align:center;background:{color};'
+            f'font-weight:{weight}">{html.escape(str(text))}</td>')
+
+
+def broadcast_update(a_text: str, b_text: str) -> dict:
+    """Pure update of the broadcasting explorer.
+
+    Returns ``{"shape": tuple | None, "error": str | None, "html": str}``; bad shape text gives an
+    ``error`` (never raises).
+    """
+    try:
+        rows = T.align_shapes(a_text, b_text)
+    except (ValueError, TypeError) as err:
+        msg = str(err)
+        return {"shape": None, "error": msg,
+                "html": f'<div style="color:#b00000">输入有误：{html.escape(msg)}</div>'}
+    try:
+        shape, error = T.broadcast_shape(a_text, b_text), None
+    except ValueError as err:
+        shape, error = None, str(err)
+    lines = []
+    for label, k in (("a", 0), ("b", 1), ("结果", 2)):
+        cells = [f'<td style="padding:2px 8px">{label}</td>']
+        for x, y, z, rule in rows:
+            v = (x, y, z)[k]
+            if k == 2:
+                color = _COLORS["conflict"] if rule == "conflict" else "#eeeeee"
+                cells.append(_td("✗" if rule == "conflict" else v, color, bold=True))
+                continue
+            mine = "a" if k == 0 else "b"
+            if rule == "conflict" or rule == "equal":
+                color = _COLORS[rule]
+            elif rule == f"stretch-{mine}":
+                color = _COLORS["stretch"]
+            elif rule == f"insert-{mine}":
+                color = _COLORS["insert"]
+            else:
+                color = _COLORS["none"]
+            cells.append(_td("(1)" if v is None else v, color))
+        lines.append("<tr>" + "".join(cells) + "</tr>")
+    table = '<table style="border-collapse:collapse">' + "".join(lines) + "</table>"
+    if error is None:
+        verdict = f'<div style="color:#1a6e1a">可以广播，结果 shape = {list(shape)}</div>'
+    else:
+        verdict = f'<div style="color:#b00000">无法广播：{html.escape(error)}</div>'
+    legend = ('<div style="font-size:85%;color:#555">绿色：相等；橙色：长度 1 被拉伸；蓝色：缺失维度在左侧补 1；'
+              '红色：冲突</div>')
+    return {"shape": shape, "error": error, "html": table + verdict + legend}
+
+
+def broadcast_explorer(a: str = "2,32,32,3", b: str = "32,1"):
+    """Two shape text boxes → aligned shapes and the broadcast result (or the conflicting axis)."""
+    import ipywidgets as W
+
+    ta = W.Text(value=a, description="shape a")
+    tb = W.Text(value=b, description="shape b")
+    out = W.HTML(value=broadcast_update(a, b)["html"])
+
+    def refresh(_=None):
+        out.value = broadcast_update(ta.value, tb.value)["html"]
+
+    ta.observe(refresh, names="value")
+    tb.observe(refresh, names="value")
+    return W.VBox([W.HBox([ta, tb]), out])
+
+
+def slicing_update(expr: str, shape_text: str = "4,6") -> dict:
+    """Pure update of the slicing explorer.
+
+    Applies ``x[expr]`` to ``x = range(n).reshape(shape)``. Returns ``{"shape", "values", "error", "html"}``;
+    the HTML shows the result shape and, for 1-D/2-D tensors, the grid with selected cells highlighted.
+    """
+    try:
+        shape = T._parse_shape(shape_text, "tensor shape")
+        if int(np.prod(shape)) > 100_000:
+            raise ValueError(f"shape {list(shape)} is too large for the explorer (max 100000 elements)")
+        key = T.parse_index(expr)
+        mask = T.selection_mask(shape, key)
+        x = np.arange(int(np.prod(shape))).reshape(shape)
+        values = x[key]
+    except (ValueError, TypeError) as err:
+        msg = str(err)
+        return {"shape": None, "values": None, "error": msg,
+                "html": f'<div style="color:#b00000">错误：{html.escape(msg)}</div>'}
+    res_shape = tuple(np.shape(values))
+    head = (f"<div>x.shape = {list(shape)}，x[{html.escape(T.format_index(key))}] 的 shape = "
+            f"<b>{list(res_shape)}</b>，共选中 {int(mask.sum())} 个元素</div>")
+    body = ""
+    if len(shape) in (1, 2):
+        grid = mask.reshape(1, -1) if len(shape) == 1 else mask
+        ids = x.reshape(grid.shape)
+        rows = []
+        for i in range(grid.shape[0]):
+            rows.append("<tr>" + "".join(
+                _td(ids[i, j], "#4a7fbf" if grid[i, j] else "#f4f4f4", bold=bool(grid[i, j]))
+                for j in range(grid.shape[1])) + "</tr>")
+        body = '<table style="border-collapse:collapse">' + "".join(rows) + "</table>"
+    elif np.ndim(values) <= 2 and np.size(values) <= 200:
+        body = "<pre>" + html.escape(np.array2string(np.asarray(values), separator=", ")) + "</pre>"
+    return {"shape": res_shape, "values": np.asarray(values), "error": None, "html": head + body}
+
+
+def slicing_explorer(expr: str = "1:3, ::2", shape: str = "4,6"):
+    """A text box for the index expression and one for the tensor shape; highlights the selection."""
+    import ipywidgets as W
+
+    te = W.Text(value=expr, description="x[ … ]")
+    ts = W.Text(value=shape, description="x.shape")
+    out = W.HTML(value=slicing_update(expr, shape)["html"])
+
+    def refresh(_=None):
+        out.value = slicing_update(te.value, ts.value)["html"]
+
+    te.observe(refresh, names="value")
+    ts.observe(refresh, names="value")
+    return W.VBox([W.HBox([te, ts]), out])
