@@ -1,0 +1,74 @@
+import json
+
+import numpy as np
+import pytest
+
+import book_utils as bu
+from book_utils import config
+
+
+def test_get_profile_default_and_invalid(monkeypatch):
+    monkeypatch.delenv("BOOK_PROFILE", raising=False)
+    assert bu.get_profile() == "book"
+    monkeypatch.setenv("BOOK_PROFILE", "huge")
+    with pytest.raises(ValueError, match="expected one of ci, book, full"):
+        bu.get_profile()
+
+
+def test_profile_config_picks_and_inherits(profile, capsys):
+    profile("ci")
+    cfg = bu.profile_config(ci=dict(epochs=1), book=dict(epochs=8, lr=0.01), full=dict(epochs=50))
+    assert cfg == {"epochs": 1, "lr": 0.01} and cfg.epochs == 1
+    assert capsys.readouterr().out.startswith("⚙ 配置（profile=ci）: epochs=1, lr=0.01")
+    profile("full")
+    assert bu.profile_config(ci={}, book=dict(epochs=8), full=dict(epochs=50), show=False).epochs == 50
+    profile("book")
+    assert bu.profile_config(ci={}, book=dict(epochs=8), show=False).epochs == 8
+
+
+def test_profile_config_bad_input(profile):
+    profile("book")
+    with pytest.raises(ValueError, match="not in book"):
+        bu.profile_config(ci=dict(epochz=1), book=dict(epochs=2))
+    with pytest.raises(TypeError, match="must be a dict"):
+        bu.profile_config(ci=[1], book=dict(epochs=2))
+    cfg = bu.profile_config(ci={}, book=dict(epochs=2), show=False)
+    with pytest.raises(AttributeError, match="no size 'lr'"):
+        cfg.lr
+
+
+def test_setup_seeds_and_banner(profile, capsys):
+    profile("ci")
+    bu.setup(seed=7)
+    out = capsys.readouterr().out
+    assert "profile=ci" in out and "seed=7" in out and "TensorFlow" in out
+    a = np.random.rand(3)
+    bu.setup(seed=7, quiet=True)
+    assert np.array_equal(a, np.random.rand(3))
+    assert config.ENVIRONMENT["seed"] == 7
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, "3", True])
+def test_set_seed_rejects_bad_seed(bad):
+    with pytest.raises(ValueError, match="non-negative integer"):
+        bu.set_seed(bad)
+
+
+def test_setup_rejects_bad_precision():
+    with pytest.raises(ValueError, match="precision"):
+        bu.setup(seed=1, precision=-2)
+
+
+def test_record_result(profile, capsys):
+    profile("book")
+    bu.record_result("demo_acc", np.float32(0.975), textbook=0.95)
+    assert "demo_acc = 0.975（教材报告: 0.95）" in capsys.readouterr().out
+    rec = config.RESULTS[-1]
+    assert rec["value"] == pytest.approx(0.975) and rec["textbook"] == 0.95 and rec["profile"] == "book"
+    json.dumps(rec)
+    with pytest.raises(ValueError, match="non-empty name"):
+        bu.record_result("", 1.0)
+    with pytest.raises(TypeError, match="must be a number"):
+        bu.record_result("x", "high")
+    with pytest.raises(ValueError, match="not finite"):
+        bu.record_result("x", float("nan"))

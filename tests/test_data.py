@@ -1,0 +1,145 @@
+import hashlib
+import warnings
+
+import numpy as np
+import pytest
+
+import book_utils as bu
+from book_utils import data
+
+NEEDS_MIRROR = pytest.mark.skipif(data.data_dir() is None or not data.data_dir().is_dir(),
+                                  reason="BOOK_DATA_DIR mirror not available")
+
+
+def test_unknown_key():
+    with pytest.raises(KeyError, match="unknown dataset file"):
+        data.resolve("imagenet")
+
+
+def test_missing_dataset_raises_helpful_error(no_data, profile):
+    profile("book")
+    with pytest.raises(bu.DatasetUnavailable) as info:
+        bu.data.load_mnist()
+    msg = str(info.value)
+    assert "BOOK_DATA_DIR is not set" in msg and "compat/mnist.npz" in msg and "BOOK_OFFLINE=1" in msg
+
+
+def test_corrupt_file_is_reported_not_used(no_data, profile, monkeypatch):
+    profile("full")
+    mirror = no_data / "mirror"
+    (mirror / "raw").mkdir(parents=True)
+    (mirror / "raw" / "auto-mpg.data").write_text("18.0 8 307.0 130.0 3504. 12.0 70 1\t\"chevrolet\"\n")
+    monkeypatch.setenv("BOOK_DATA_DIR", str(mirror))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(bu.DatasetUnavailable, match="SHA-256 mismatch"):
+            bu.data.load_auto_mpg()
+    assert any("failed its SHA-256 check" in str(w.message) for w in caught)
+
+
+def test_ci_profile_uses_announced_standin(no_data, profile, capsys):
+    profile("ci")
+    with pytest.warns(UserWarning, match="合成替身"):
+        (x, y), (xt, yt) = bu.data.load_mnist()
+    assert "synthetic stand-in" in capsys.readouterr().out
+    assert x.shape == (60000, 28, 28) and x.dtype == np.uint8 and xt.shape == (10000, 28, 28)
+    assert set(np.unique(y)) == set(range(10))
+    # learnable: nearest class mean on the stand-in beats chance by far
+    means = np.stack([x[y == k][:500].reshape(-1, 784).mean(0) for k in range(10)])
+    pred = np.argmin(((xt[:500].reshape(-1, 1, 784) - means[None]) ** 2).sum(-1), 1)
+    assert (pred == yt[:500]).mean() > 0.5
+
+
+def test_standins_for_every_loader(no_data, profile):
+    profile("ci")
+    with pytest.warns(UserWarning):
+        (x, y), _ = bu.data.load_imdb(num_words=1000, maxlen=100)
+    assert all(max(s) < 1000 and len(s) <= 100 for s in x) and set(np.unique(y)) <= {0, 1}
+    with pytest.warns(UserWarning):
+        df = bu.data.load_auto_mpg()
+    assert list(df.columns) == data.AUTO_MPG_COLUMNS and df["Horsepower"].isna().sum() == 6
+    with pytest.warns(UserWarning):
+        assert len(bu.data.load_glove(max_words=100)) == 100
+    with pytest.warns(UserWarning):
+        (xc, yc), _ = bu.data.load_cifar10()
+    assert xc.shape[1:] == (32, 32, 3)
+
+
+def test_checksum_and_keras_cache(no_data, profile, monkeypatch):
+    """A correct file in the Keras cache is found and verified."""
+    payload = b"hello"
+    spec = data.DataFile("tiny", keras_path="tiny.bin", keras_sha256=hashlib.sha256(payload).hexdigest())
+    monkeypatch.setitem(data.FILES, "tiny", spec)
+    target = data.keras_cache_dir() / "tiny.bin"
+    target.parent.mkdir(parents=True)
+    target.write_bytes(payload)
+    assert data.resolve("tiny") == target
+    assert data.sha256(target) == spec.keras_sha256
+
+
+@pytest.mark.parametrize("kwargs, match", [(dict(num_words=0), "num_words"), (dict(maxlen=-5), "maxlen"),
+                                           (dict(num_words=2.5), "num_words")])
+def test_imdb_bad_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        bu.data.load_imdb(**kwargs)
+
+
+def test_make_dataset_and_preprocess():
+    x = np.arange(10 * 4, dtype=np.uint8).reshape(10, 2, 2)
+    xf = bu.data.preprocess_images(x, flatten=True)
+    assert xf.shape == (10, 4) and xf.dtype == np.float32 and xf.max() <= 1
+    ds = bu.data.make_dataset(xf, np.arange(10), batch_size=4, shuffle=True)
+    sizes = [int(b[0].shape[0]) for b in ds]
+    assert sizes == [4, 4, 2]
+    with pytest.raises(ValueError, match="must match"):
+        bu.data.make_dataset(xf, np.arange(9))
+    with pytest.raises(ValueError, match="batch_size"):
+        bu.data.make_dataset(xf, batch_size=0)
+    with pytest.raises(TypeError, match="uint8"):
+        bu.data.preprocess_images(xf)
+
+
+def test_image_folder_errors(tmp_path):
+    with pytest.raises(bu.DatasetUnavailable, match="does not exist"):
+        bu.data.load_image_folder(tmp_path / "nope")
+    with pytest.raises(bu.DatasetUnavailable, match="no class sub-folders"):
+        bu.data.load_image_folder(tmp_path)
+    (tmp_path / "cat").mkdir()
+    with pytest.raises(ValueError, match="image_size"):
+        bu.data.load_image_folder(tmp_path, image_size=(0, 5))
+    with pytest.raises(ValueError, match="color_mode"):
+        bu.data.load_image_folder(tmp_path, color_mode="cmyk")
+
+
+def test_image_folder_loads(tmp_path):
+    from PIL import Image
+
+    for cls in ("a", "b"):
+        (tmp_path / cls).mkdir()
+        for i in range(3):
+            Image.new("RGB", (10, 8), (i * 40, 0, 0)).save(tmp_path / cls / f"{i}.png")
+    ds = bu.data.load_image_folder(tmp_path, image_size=(8, 8), batch_size=4)
+    assert ds.class_names == ["a", "b"]
+    assert sum(int(x.shape[0]) for x, _ in ds) == 6
+
+
+@NEEDS_MIRROR
+def test_real_mnist_and_fashion(profile):
+    profile("book")
+    (x, y), (xt, yt) = bu.data.load_mnist()
+    assert x.shape == (60000, 28, 28) and xt.shape == (10000, 28, 28) and y.dtype == np.uint8
+    (x, y), _ = bu.data.load_fashion_mnist()
+    assert x.shape == (60000, 28, 28) and y.max() == 9
+
+
+@NEEDS_MIRROR
+def test_real_auto_mpg_imdb_glove(profile):
+    profile("book")
+    df = bu.data.load_auto_mpg()
+    assert df.shape == (398, 8) and df["Horsepower"].isna().sum() == 6
+    (x, y), (xt, yt) = bu.data.load_imdb(num_words=10000)
+    assert len(x) == 25000 and len(xt) == 25000 and max(max(s) for s in x[:200]) < 10000 and x[0][0] == 1
+    word_index = bu.data.load_imdb_word_index()
+    assert len(word_index) == 88584
+    glove = bu.data.load_glove(max_words=1000)
+    assert len(glove) == 1000 and glove["the"].shape == (50,)
