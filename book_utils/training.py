@@ -34,10 +34,11 @@ def _clone_metric(metric):
     return metric.__class__.from_config(metric.get_config())
 
 
-def make_train_step(model, loss, optimizer, metrics=None, *, jit_compile: bool = False):
+def make_train_step(model, loss, optimizer, metrics=None, *, loss_tracker=None, jit_compile: bool = False):
     """Return a compiled ``step(x, y) -> loss`` that updates ``model`` and the given metrics.
 
-    ``metrics`` is a dict ``{name: keras.metrics.Metric}`` updated with (y, prediction).
+    ``metrics`` is a dict ``{name: keras.metrics.Metric}`` updated with (y, prediction);
+    ``loss_tracker`` (e.g. ``keras.metrics.Mean()``) accumulates the loss inside the graph.
     Regularisation losses registered by layers (``model.losses``) are added to the loss.
     """
     import tensorflow as tf
@@ -56,12 +57,14 @@ def make_train_step(model, loss, optimizer, metrics=None, *, jit_compile: bool =
         optimizer.apply_gradients(zip(grads, model.trainable_variables))
         for metric in metrics.values():
             metric.update_state(y, pred)
+        if loss_tracker is not None:
+            loss_tracker.update_state(loss_value)
         return loss_value
 
     return train_step
 
 
-def make_eval_step(model, loss, metrics=None):
+def make_eval_step(model, loss, metrics=None, *, loss_tracker=None):
     """Return a compiled ``step(x, y) -> loss`` that updates the metrics in inference mode."""
     import tensorflow as tf
 
@@ -73,7 +76,10 @@ def make_eval_step(model, loss, metrics=None):
         pred = model(x, training=False)
         for metric in metrics.values():
             metric.update_state(y, pred)
-        return tf.reduce_mean(loss_fn(y, pred))
+        loss_value = tf.reduce_mean(loss_fn(y, pred))
+        if loss_tracker is not None:
+            loss_tracker.update_state(loss_value)
+        return loss_value
 
     return eval_step
 
@@ -86,6 +92,7 @@ def fit(model, train_data, *, loss, optimizer, epochs: int, validation_data=None
     given, and ``time`` (seconds per epoch). ``verbose=1`` prints one line per epoch; ``0`` is silent.
     """
     import keras
+    import tensorflow as tf
 
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
@@ -93,14 +100,25 @@ def fit(model, train_data, *, loss, optimizer, epochs: int, validation_data=None
         raise TypeError("train_data must be a batched tf.data.Dataset of (x, y); see bu.data.make_dataset")
     optimizer = keras.optimizers.get(optimizer) if isinstance(optimizer, str) else optimizer
     metrics = dict(metrics or {})
-    x0, _ = next(iter(train_data))
-    if not model.built:
-        model(x0[:1])
+    if not model.built:  # build from the dataset's spec without pulling a batch through the pipeline
+        x_spec = train_data.element_spec[0]
+        model(tf.zeros([1, *x_spec.shape[1:]], dtype=x_spec.dtype))
     optimizer.build(model.trainable_variables)
     val_metrics = {k: _clone_metric(m) for k, m in metrics.items()}
-    train_step = make_train_step(model, loss, optimizer, metrics, jit_compile=jit_compile)
-    eval_step = make_eval_step(model, loss, val_metrics)
     mean_loss, mean_val_loss = keras.metrics.Mean(), keras.metrics.Mean()
+    train_step = make_train_step(model, loss, optimizer, metrics, loss_tracker=mean_loss, jit_compile=jit_compile)
+    eval_step = make_eval_step(model, loss, val_metrics, loss_tracker=mean_val_loss)
+
+    @tf.function
+    def train_epoch(dataset):  # the whole epoch is one graph: no Python work per batch
+        for x, y in dataset:
+            train_step(x, y)
+
+    @tf.function
+    def eval_epoch(dataset):
+        for x, y in dataset:
+            eval_step(x, y)
+
     history: dict[str, list[float]] = {"loss": [], **{k: [] for k in metrics}}
     if validation_data is not None:
         history.update({"val_loss": [], **{f"val_{k}": [] for k in metrics}})
@@ -109,14 +127,12 @@ def fit(model, train_data, *, loss, optimizer, epochs: int, validation_data=None
         for m in (mean_loss, mean_val_loss, *metrics.values(), *val_metrics.values()):
             m.reset_state()
         with Timer() as t:
-            for x, y in train_data:
-                mean_loss.update_state(train_step(x, y))
+            train_epoch(train_data)
         history["loss"].append(float(mean_loss.result()))
         for k, m in metrics.items():
             history[k].append(float(m.result()))
         if validation_data is not None:
-            for x, y in validation_data:
-                mean_val_loss.update_state(eval_step(x, y))
+            eval_epoch(validation_data)
             history["val_loss"].append(float(mean_val_loss.result()))
             for k, m in val_metrics.items():
                 history[f"val_{k}"].append(float(m.result()))
@@ -132,8 +148,8 @@ def evaluate(model, data, *, loss, metrics=None) -> dict:
     import keras
 
     metrics = {k: _clone_metric(m) for k, m in dict(metrics or {}).items()}
-    step = make_eval_step(model, loss, metrics)
     mean = keras.metrics.Mean()
+    step = make_eval_step(model, loss, metrics, loss_tracker=mean)
     for x, y in data:
-        mean.update_state(step(x, y))
+        step(x, y)
     return {"loss": float(mean.result()), **{k: float(m.result()) for k, m in metrics.items()}}
