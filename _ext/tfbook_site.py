@@ -42,10 +42,12 @@ class _TableDirective(Directive):
     has_content = False
 
     def render(self, header: list[str], rows: list[list[str]], widths: str) -> list:
-        lines = [".. list-table::", "   :header-rows: 1", f"   :widths: {widths}", ""]
+        # the directive lives in MyST pages, so the generated table is MyST markdown
+        lines = ["```{list-table}", ":header-rows: 1", f":widths: {widths}", ""]
         for row in [header, *rows]:
-            lines.append(f"   * - {row[0]}")
-            lines.extend(f"     - {cell}" for cell in row[1:])
+            lines.append(f"* - {row[0]}")
+            lines.extend(f"  - {cell}" for cell in row[1:])
+        lines.append("```")
         from docutils import nodes
 
         container = nodes.container()
@@ -63,8 +65,8 @@ class ResultsTable(_TableDirective):
             meta = nb.get("metadata", {}).get("book", {})
             for r in meta.get("results", []):
                 rows.append([
-                    f":doc:`{_chapter_title(nb, path.stem)} </chapters/{path.stem}>`",
-                    f"``{r['name']}``",
+                    f"{{doc}}`{_chapter_title(nb, path.stem)} </chapters/{path.stem}>`",
+                    f"`{r['name']}`",
                     _fmt(r.get("textbook")) + (f" {r['unit']}" if r.get("textbook") is not None and r.get("unit") else ""),
                     _fmt(r.get("value")) + (f" {r['unit']}" if r.get("unit") else ""),
                     r.get("profile", "?"),
@@ -86,7 +88,7 @@ class GlossaryTable(_TableDirective):
         rows = []
         for e in sorted(entries, key=lambda e: (e["chapter"], e["en"].lower())):
             stem = chapters.get(e["chapter"])
-            where = f":doc:`{e['chapter']} </chapters/{stem}>`" if stem else e["chapter"]
+            where = f"{{doc}}`{e['chapter']} </chapters/{stem}>`" if stem else e["chapter"]
             rows.append([e["zh"], e["en"], where])
         return self.render(["中文", "English", "首次出现"], rows, "30 45 25")
 
