@@ -313,5 +313,6 @@ def plot_selection(shape, key, *, ax=None, title: str | None = None):
         ax.text(j, i, str(v), ha="center", va="center", fontsize=8, color="white" if grid[i, j] else "#444444")
     ax.set_xticks(range(grid.shape[1]))
     ax.set_yticks(range(grid.shape[0]))
+    ax.grid(False)
     ax.set_title(title if title is not None else f"x[{format_index(key if not isinstance(key, str) else parse_index(key))}]")
     return ax

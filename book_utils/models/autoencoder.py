@@ -62,6 +62,11 @@ class AE(keras.Model):
             layers.Dense(input_dim),                    # logits; tf.sigmoid gives the pixels
         ], name="decoder")
 
+    def build(self, input_shape):
+        self.encoder.build(input_shape)
+        self.decoder.build(self.encoder.compute_output_shape(input_shape))
+        self.built = True
+
     def call(self, x, training=None):
         return self.decoder(self.encoder(x, training=training), training=training)
 
@@ -78,6 +83,15 @@ class VAE(keras.Model):
         self.fc3 = layers.Dense(self.z_dim)             # log σ² (a log, so σ is always positive)
         self.fc4 = layers.Dense(hidden, activation="relu")
         self.fc5 = layers.Dense(input_dim)              # logits
+
+    def build(self, input_shape):
+        self.fc1.build(input_shape)
+        hidden_shape = self.fc1.compute_output_shape(input_shape)
+        self.fc2.build(hidden_shape)
+        self.fc3.build(hidden_shape)
+        self.fc4.build((input_shape[0], self.z_dim))
+        self.fc5.build(self.fc4.compute_output_shape((input_shape[0], self.z_dim)))
+        self.built = True
 
     def encode(self, x):
         h = self.fc1(x)
@@ -172,12 +186,12 @@ def train(model, x_train, *, epochs: int, batch_size: int = 512, learning_rate: 
         x_test = flatten_images(x_test)
         history.update({f"test_{k}": [] for k in keys})
     for epoch in range(1, epochs + 1):
-        sums, n = np.zeros(len(keys)), 0
+        sums, n = tf.zeros(len(keys)), 0
         for x in ds:
             out = step(x)
-            sums += np.array([float(v) for v in (out if is_vae else (out,))]) * len(x)
+            sums += tf.stack(out if is_vae else (out,)) * tf.cast(tf.shape(x)[0], tf.float32)
             n += len(x)
-        for k, s in zip(keys, sums / n):
+        for k, s in zip(keys, sums.numpy() / n):
             history[k].append(float(s))
         if x_test is not None:
             for k, v in evaluate(model, x_test, batch_size=batch_size).items():

@@ -220,3 +220,50 @@ def count_params(model) -> int:
     if not getattr(model, "built", False):
         raise ValueError("the model is not built yet; call it on a batch or model.build(input_shape) first")
     return int(sum(np.prod(v.shape) for v in model.trainable_weights))
+
+
+def forward_flops(model, input_shape) -> int:
+    """Floating-point operations of one inference forward pass for a batch of ``input_shape``.
+
+    Counted by TensorFlow's graph profiler on the frozen inference graph (a multiply-add counts
+    as 2 FLOPs). A training step costs roughly 3× this (forward + two backward products).
+    """
+    import os
+
+    import tensorflow as tf
+    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
+
+    shape = tuple(input_shape)
+    if len(shape) < 2 or any((not isinstance(d, numbers.Integral)) or d < 1 for d in shape):
+        raise ValueError(f"input_shape must be a full batch shape such as (1, 32, 32, 3), got {input_shape!r}")
+
+    def forward(x):
+        return model(x, training=False)
+
+    concrete = tf.function(forward, autograph=False).get_concrete_function(tf.TensorSpec(shape, tf.float32))
+    graph = convert_variables_to_constants_v2(concrete).graph
+    opts = tf.compat.v1.profiler.ProfileOptionBuilder.float_operation()
+    opts["output"] = "none"
+    old = os.environ.get("TF_CPP_MIN_LOG_LEVEL")
+    info = tf.compat.v1.profiler.profile(graph, options=opts)
+    if old is not None:
+        os.environ["TF_CPP_MIN_LOG_LEVEL"] = old
+    return int(info.total_float_ops)
+
+
+def matmul_peak_gflops(n: int = 1024, repeats: int = 10) -> float:
+    """Measured float32 matmul throughput of this machine (GFLOP/s), a practical peak to compare to."""
+    import time
+
+    import tensorflow as tf
+
+    a = tf.random.stateless_normal((n, n), seed=(1, 2))
+    b = tf.random.stateless_normal((n, n), seed=(3, 4))
+    mm = tf.function(lambda x, y: tf.matmul(x, y))
+    mm(a, b).numpy()
+    best = float("inf")
+    for _ in range(repeats):
+        t = time.perf_counter()
+        mm(a, b).numpy()
+        best = min(best, time.perf_counter() - t)
+    return 2 * n ** 3 / best / 1e9

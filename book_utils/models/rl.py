@@ -451,11 +451,15 @@ class A3C(Agent):
 
         return grads
 
-    def train(self, episodes, *, solved=None, window=20):
-        """Run workers until ``episodes`` global episodes finished (or the moving average ≥ ``solved``)."""
+    def train(self, episodes, *, solved=None, window=20, monitor=None, monitor_every=None):
+        """Run workers until ``episodes`` global episodes finished (or the moving average ≥ ``solved``).
+
+        ``monitor()`` (if given) is called from the main thread every ``monitor_every`` finished
+        episodes on the current global weights; returning True stops the workers.
+        """
         episodes = _check_int("episodes", episodes)
         results: queue.Queue = queue.Queue()
-        counter = {"n": 0, "stop": False}
+        counter = {"n": 0, "started": 0, "stop": False}
         server, opt, lock, gamma, n_steps = self.server, self.opt, self.lock, self.gamma, self.n_steps
         returns_log = []
 
@@ -467,9 +471,10 @@ class A3C(Agent):
             env = make_env()
             while True:
                 with lock:
-                    if counter["stop"] or counter["n"] >= episodes:
+                    if counter["stop"] or counter["started"] >= episodes:
                         break
-                    ep_seed = self.seed * 100_000 + counter["n"] * 97 + idx
+                    ep_seed = self.seed * 100_000 + counter["started"]
+                    counter["started"] += 1
                 obs, _ = env.reset(seed=ep_seed)
                 done, total = False, 0.0
                 w = client.actor.get_weights()
@@ -506,6 +511,16 @@ class A3C(Agent):
         threads = [threading.Thread(target=worker, args=(i,)) for i in range(self.workers)]
         for t in threads:
             t.start()
+        next_check = monitor_every or 0
+        while monitor is not None and any(t.is_alive() for t in threads):
+            threads[0].join(timeout=0.2)
+            if counter["n"] >= next_check:
+                next_check += monitor_every
+                with lock:
+                    self._w = server.actor.get_weights()
+                if monitor():
+                    with lock:
+                        counter["stop"] = True
         for t in threads:
             t.join()
         out = []
@@ -521,26 +536,51 @@ AGENTS = {"reinforce": Reinforce, "ppo": PPO, "dqn": DQN, "a3c": A3C}
 
 
 def train_agent(kind: str, episodes: int, *, seed: int = 0, solved: float | None = None, window: int = 20,
-                **kwargs):
+                select_every: int | None = None, select_episodes: int = 5, **kwargs):
     """Train one agent on CartPole-v1; return ``(agent, returns_per_episode)``.
 
-    Training stops early once the ``window``-episode moving average of training returns reaches
-    ``solved`` (keeps the solved policy instead of training on into instability).
+    * Training stops early once the ``window``-episode moving average of training returns reaches
+      ``solved``.
+    * With ``select_every=N``, every N episodes the greedy policy is scored on ``select_episodes``
+      validation episodes (seeds 50 000+, disjoint from ``evaluate_policy``'s 10 000+); the best
+      weights are kept and restored at the end, and training stops when validation hits 500
+      (a standard guard against the late collapses that DQN and A3C are prone to).
     """
     if kind not in AGENTS:
         raise ValueError(f"kind must be one of {sorted(AGENTS)}, got {kind!r}")
     episodes = _check_int("episodes", episodes)
+    if select_every is not None:
+        _check_int("select_every", select_every)
     agent = AGENTS[kind](seed=seed, **kwargs)
+    best = {"score": -1.0, "weights": None}
+
+    def validate():
+        agent.sync()
+        score = float(evaluate_policy(agent.greedy_action, episodes=select_episodes, seed=50_000).mean())
+        if score >= best["score"]:
+            best["score"], best["weights"] = score, agent.model.get_weights()
+        return score >= 500
+
     if kind == "a3c":
-        return agent, agent.train(episodes, solved=solved, window=window)
-    env = make_env()
-    returns = []
-    for ep in range(episodes):
-        returns.append(agent.run_episode(env, seed=seed * 100_000 + ep))
-        if solved is not None and len(returns) >= window and np.mean(returns[-window:]) >= solved:
-            break
-    env.close()
-    return agent, np.array(returns)
+        returns = agent.train(episodes, solved=solved, window=window,
+                              monitor=validate if select_every else None, monitor_every=select_every)
+    else:
+        env = make_env()
+        returns = []
+        for ep in range(episodes):
+            returns.append(agent.run_episode(env, seed=seed * 100_000 + ep))
+            if solved is not None and len(returns) >= window and np.mean(returns[-window:]) >= solved:
+                break
+            if select_every and (ep + 1) % select_every == 0 and validate():
+                break
+        env.close()
+        returns = np.array(returns)
+    if select_every:
+        validate()
+        agent.model.set_weights(best["weights"])
+        agent.sync()
+        agent.validation_score = best["score"]
+    return agent, returns
 
 
 def moving_average(x, n: int = 20):

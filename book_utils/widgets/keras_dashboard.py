@@ -54,6 +54,12 @@ def lr_sweep(x_train, y_train, x_val, y_val, *, learning_rates=(1e-4, 1e-3, 1e-2
         raise ValueError("x and y must have the same number of samples (train and validation)")
     if np.ndim(y_train) != 2:
         raise ValueError(f"y_train must be one-hot, shaped (N, classes); got shape {np.shape(y_train)}")
+    import tensorflow as tf
+
+    train = tf.data.Dataset.from_tensor_slices((np.asarray(x_train, "float32"), np.asarray(y_train, "float32")))
+    train = train.shuffle(len(x_train), seed=seed).batch(batch_size)
+    val = tf.data.Dataset.from_tensor_slices((np.asarray(x_val, "float32"), np.asarray(y_val, "float32")))
+    val = val.batch(batch_size)
     histories = {}
     for opt in optimizers:
         for lr in learning_rates:
@@ -61,8 +67,8 @@ def lr_sweep(x_train, y_train, x_val, y_val, *, learning_rates=(1e-4, 1e-3, 1e-2
             model = build_mlp(input_dim=int(np.shape(x_train)[1]), units=(256, 128, 64, 32, np.shape(y_train)[1]))
             model.compile(optimizer=make_optimizer(opt, lr),
                           loss=keras.losses.CategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
-            h = model.fit(x_train, y_train, batch_size=batch_size, epochs=int(epochs),
-                          validation_data=(x_val, y_val), verbose=0)
+            # the dataset shuffles itself; shuffle=False only silences Keras's "shuffle ignored" warning
+            h = model.fit(train, epochs=int(epochs), validation_data=val, shuffle=False, verbose=0)
             histories[(opt, float(lr))] = {k: [float(v) for v in vals] for k, vals in h.history.items()}
     return histories
 

@@ -132,3 +132,94 @@ def slicing_explorer(expr: str = "1:3, ::2", shape: str = "4,6"):
     te.observe(refresh, names="value")
     ts.observe(refresh, names="value")
     return W.VBox([W.HBox([te, ts]), out])
+
+
+_DTYPES = ("int8", "int16", "int32", "float16", "float32", "float64")
+
+
+def precision_update(value_text: str, dtype: str) -> dict:
+    """Pure update of the precision lab: store a number in ``dtype`` and report the relative error.
+
+    Integers are cast from int64 (so too-large values wrap around as with ``tf.cast``); decimals are
+    cast from float64 (float → int truncates toward zero). Uses NumPy so the widget stays light. Returns ``{"stored", "rel_error", "error", "html"}``.
+    """
+    if dtype not in _DTYPES:
+        msg = f"dtype must be one of {', '.join(_DTYPES)}, got {dtype!r}"
+        return {"stored": None, "rel_error": None, "error": msg, "html": f'<div style="color:#b00000">{html.escape(msg)}</div>'}
+    text = str(value_text).strip()
+    try:
+        is_int = text.lstrip("+-").isdigit()
+        value = int(text) if is_int else float(text)
+        if is_int and abs(value) >= 2 ** 63:
+            raise ValueError("integer too large for int64")
+    except ValueError as err:
+        msg = f"{text!r} is not a number ({err})"
+        return {"stored": None, "rel_error": None, "error": msg, "html": f'<div style="color:#b00000">{html.escape(msg)}</div>'}
+    # NumPy casts exactly like tf.cast here: ints wrap around, floats round, float → int truncates
+    src = np.array(value, dtype=np.int64 if is_int else np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):
+        stored = src.astype(dtype).item()
+    rel = abs(float(stored) - float(value)) / abs(float(value)) if value != 0 else abs(float(stored))
+    color = "#1a6e1a" if rel == 0 else ("#b36b00" if rel < 1e-3 else "#b00000")
+    page = (f"<div>输入 {html.escape(text)} → 以 <b>{dtype}</b> 保存为 <b>{stored!r}</b></div>"
+            f'<div style="color:{color}">相对误差 {rel:.3e}</div>')
+    return {"stored": stored, "rel_error": rel, "error": None, "html": page}
+
+
+def precision_lab(value: str = "123456789", dtype: str = "int16"):
+    """A number box and a dtype dropdown → the stored value and its relative error."""
+    import ipywidgets as W
+
+    tv = W.Text(value=value, description="数值")
+    dd = W.Dropdown(options=list(_DTYPES), value=dtype, description="dtype")
+    out = W.HTML(value=precision_update(value, dtype)["html"])
+
+    def refresh(_=None):
+        out.value = precision_update(tv.value, dd.value)["html"]
+
+    tv.observe(refresh, names="value")
+    dd.observe(refresh, names="value")
+    return W.VBox([W.HBox([tv, dd]), out])
+
+
+def reshape_update(shape_text: str = "2,3,4", perm_text: str = "") -> dict:
+    """Pure update of the reshape/transpose visualiser on ``range(24)``.
+
+    Reshape keeps the memory order 0..23; an optional transpose ``perm`` changes the logical layout
+    *and* (when materialised) the memory order. Returns ``{"shape", "memory", "error", "html"}``.
+    """
+    try:
+        shape = T._parse_shape(shape_text, "target shape")
+        if int(np.prod(shape)) != 24:
+            raise ValueError(f"shape {list(shape)} has {int(np.prod(shape))} elements; range(24) needs a product of 24")
+        x = np.arange(24).reshape(shape)
+        if str(perm_text).strip():
+            perm = T._parse_shape(perm_text, "perm")
+            if sorted(perm) != list(range(len(shape))):
+                raise ValueError(f"perm {list(perm)} must be a permutation of {list(range(len(shape)))}")
+            x = np.transpose(x, perm)
+    except (ValueError, TypeError) as err:
+        msg = str(err)
+        return {"shape": None, "memory": None, "error": msg, "html": f'<div style="color:#b00000">错误：{html.escape(msg)}</div>'}
+    memory = np.ascontiguousarray(x).ravel().tolist()
+    page = (f"<div>逻辑形状 <b>{list(x.shape)}</b></div><pre>{html.escape(np.array2string(x, separator=', '))}</pre>"
+            f"<div>reshape 后的存储顺序：{list(range(24))}</div>"
+            f"<div>按新逻辑布局重新存储（transpose 会这样做）：<b>{memory}</b></div>")
+    return {"shape": tuple(x.shape), "memory": memory, "error": None, "html": page}
+
+
+def reshape_visualiser(shape: str = "2,3,4", perm: str = "0,2,1"):
+    """A target-shape dropdown and a perm box applied to ``range(24)``."""
+    import ipywidgets as W
+
+    options = ["24", "4,6", "6,4", "2,3,4", "2,12", "3,8", "2,2,6"]
+    dd = W.Dropdown(options=options if shape in options else options + [shape], value=shape, description="shape")
+    tp = W.Text(value=perm, description="perm")
+    out = W.HTML(value=reshape_update(shape, perm)["html"])
+
+    def refresh(_=None):
+        out.value = reshape_update(dd.value, tp.value)["html"]
+
+    dd.observe(refresh, names="value")
+    tp.observe(refresh, names="value")
+    return W.VBox([W.HBox([dd, tp]), out])
