@@ -1,4 +1,4 @@
-"""Tensor demo helpers: readable shape/dtype/value display and side-by-side comparisons."""
+"""Tensor demo helpers: readable display, side-by-side comparisons, broadcasting and indexing illustrations."""
 from __future__ import annotations
 
 import numpy as np
