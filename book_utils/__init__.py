@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os as _os
 
-_os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+_os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # keep C++ runtime chatter out of stored outputs
 
 from . import config, data, device, plotting, tensors, training  # noqa: E402
 from . import models, widgets  # noqa: E402  (lazy packages)

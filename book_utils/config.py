@@ -48,7 +48,7 @@ def setup(seed: int = 42, *, precision: int = 4, quiet: bool = False) -> None:
     """
     if isinstance(precision, bool) or not isinstance(precision, numbers.Integral) or not 0 <= precision <= 16:
         raise ValueError(f"precision must be an integer between 0 and 16, got {precision!r}")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import keras
     import tensorflow as tf
 
