@@ -1,0 +1,69 @@
+"""Fast tests of book_utils.models.rl (no long training)."""
+import numpy as np
+import pytest
+
+from book_utils.models import rl
+
+
+def test_discounted_returns():
+    np.testing.assert_allclose(rl.discounted_returns([1, 1, 1], 0.5), [1.75, 1.5, 1.0])
+    np.testing.assert_allclose(rl.discounted_returns([0, 1], 0.9, bootstrap=10), [0.9 * (1 + 9), 1 + 9])
+    with pytest.raises(ValueError, match="gamma"):
+        rl.discounted_returns([1], 1.5)
+
+
+def test_numpy_forward_matches_keras():
+    m = rl.mlp([4, 8, 2])
+    x = np.random.default_rng(0).standard_normal((5, 4)).astype(np.float32)
+    np.testing.assert_allclose(rl.numpy_forward(m.get_weights(), x), m(x).numpy(), atol=1e-5)
+    with pytest.raises(ValueError):
+        rl.mlp([4])
+
+
+def test_value_iteration_maze():
+    res = rl.value_iteration(0.9)
+    assert res["V"][2, 0] == pytest.approx(0.9 ** 4)
+    assert res["V"][0, 2] == pytest.approx(1.0)
+    assert np.isnan(res["V"][1, 1])
+    assert res["Q"].shape == (3, 4, 4)
+    partial = rl.value_iteration(0.9, iterations=1)
+    assert partial["V"][2, 0] == 0.0
+    with pytest.raises(ValueError, match="gamma"):
+        rl.value_iteration(2.0)
+    with pytest.raises(ValueError, match="noise"):
+        rl.value_iteration(0.9, noise=-0.1)
+
+
+def test_replay_buffer():
+    buf = rl.ReplayBuffer(3, obs_dim=2)
+    for i in range(5):
+        buf.put([i, i], i % 2, 1.0, [i + 1, i + 1], False)
+    assert len(buf) == 3
+    s, a, r, s2, d = buf.sample(2)
+    assert s.shape == (2, 2) and a.shape == (2,)
+    with pytest.raises(ValueError, match="cannot sample"):
+        buf.sample(10)
+
+
+def test_agents_run_and_evaluate():
+    for kind in ("reinforce", "ppo", "dqn"):
+        kw = dict(warmup=32, batch_size=32) if kind == "dqn" else {}
+        agent, returns = rl.train_agent(kind, 2, seed=0, **kw)
+        assert len(returns) == 2 and np.all(returns >= 8)
+    agent, returns = rl.train_agent("a3c", 2, seed=0, workers=2)
+    assert len(returns) == 2
+    ev = rl.evaluate_policy(agent.greedy_action, episodes=2)
+    assert ev.shape == (2,)
+    ep = rl.record_episode(agent.action_probs, seed=1, max_steps=20)
+    assert ep["probs"].shape[1] == 2
+
+
+def test_bad_inputs():
+    with pytest.raises(ValueError, match="kind"):
+        rl.train_agent("sarsa", 3)
+    with pytest.raises(ValueError, match="episodes"):
+        rl.train_agent("ppo", 0)
+    with pytest.raises(TypeError, match="callable"):
+        rl.evaluate_policy(3)
+    with pytest.raises(TypeError):
+        rl.make_env(42)

@@ -1,0 +1,39 @@
+import matplotlib
+
+matplotlib.use("Agg")
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from book_utils.widgets import gan as wgan  # noqa: E402
+
+
+def test_interpolate_latents():
+    z = wgan.interpolate_latents(np.zeros(3), np.ones(3), [0, 0.5, 1])
+    np.testing.assert_allclose(z[:, 0], [0, 0.5, 1])
+    with pytest.raises(ValueError, match="same size"):
+        wgan.interpolate_latents(np.zeros(3), np.ones(4), [0.5])
+    with pytest.raises(ValueError, match="alphas"):
+        wgan.interpolate_latents(np.zeros(3), np.ones(3), [1.5])
+
+
+def test_equilibrium_stats():
+    same = wgan.equilibrium_stats(4.0, 0.5)
+    assert same["js"] == pytest.approx(0.0, abs=1e-6)
+    assert same["loss"] == pytest.approx(-2 * np.log(2), abs=1e-6)
+    far = wgan.equilibrium_stats(-1.0, 0.5)
+    assert far["js"] == pytest.approx(np.log(2), abs=1e-3)
+    with pytest.raises(ValueError, match="positive"):
+        wgan.equilibrium_stats(0.0, 0.0)
+
+
+def test_latent_strip_and_widget():
+    from book_utils.models import gan
+
+    g = gan.make_generator(4, 28, 1, base_filters=4)
+    strip, cur = wgan.latent_strip(g, np.zeros(4), np.ones(4), 0.3, n=5)
+    assert strip.shape == (5, 28, 28) and cur.shape == (28, 28)
+    assert 0 <= strip.min() and strip.max() <= 1
+    assert wgan.latent_walk({"g": g}, 4) is not None
+    with pytest.raises(ValueError):
+        wgan.latent_walk({}, 4)
+    assert wgan.equilibrium_explorer() is not None
