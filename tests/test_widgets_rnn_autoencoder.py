@@ -1,0 +1,40 @@
+"""Unit tests for the chapter 11 and 12 widgets' pure functions and wrappers."""
+import numpy as np
+import pytest
+
+from book_utils.widgets import autoencoder as aew
+from book_utils.widgets import rnn as rnnw
+
+
+def test_matrix_power_norms_follow_eigenvalue():
+    r = rnnw.matrix_power_norms(1.5, 6)
+    np.testing.assert_allclose(r["norm"], 1.5 ** np.arange(1, 7), rtol=1e-10)
+    assert r["eigenvalues"] == (1.5, 0.75)
+    with pytest.raises(ValueError):
+        rnnw.matrix_power_norms(-1, 5)
+    with pytest.raises(ValueError):
+        rnnw.matrix_power_norms(1.0, 0)
+
+
+def test_eigenvalue_lab_builds():
+    import matplotlib
+    matplotlib.use("Agg")
+    box = rnnw.eigenvalue_lab(0.8, 10)
+    assert len(box.children) == 2
+
+
+def test_decode_latent_and_explorer():
+    def decode(z):
+        return np.tile(z[:, :1], (1, 784)).astype("float32")
+
+    img = aew.decode_latent(decode, 3, [0.0])
+    assert img.shape == (28, 28) and np.allclose(img, 0.5)
+    with pytest.raises(ValueError):
+        aew.decode_latent(decode, 2, [0.0, 0.0, 0.0])
+    with pytest.raises(TypeError):
+        aew.decode_latent("nope", 2, [0.0])
+    box = aew.latent_explorer(decode, 3, n_sliders=2)
+    sliders = box.children[0].children
+    before = box.children[1].value
+    sliders[0].value = 2.0
+    assert len(sliders) == 2 and box.children[1].value != before
