@@ -68,8 +68,12 @@ def make_image_dataset(images, batch_size: int = 64, *, resize: int | None = Non
     return ds.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
 
 
-def make_generator(z_dim: int = 100, image_size: int = 28, channels: int = 1, base_filters: int = 64):
+def make_generator(z_dim: int = 100, image_size: int = 28, channels: int = 1, base_filters: int = 64,
+                   relu_z: bool = False):
     """DCGAN generator: z → [1,1,z] → ConvT(valid) to 4×4 (or 7×7) → stride-2 ConvT doublings → tanh.
+
+    Unlike the textbook, z is NOT passed through a ReLU first (that makes the 28×28 model collapse);
+    ``relu_z=True`` restores the textbook's ``tf.nn.relu(z)`` to reproduce the collapse.
 
     image_size=64 gives the textbook's stack 512→256→128→64→channels; 28 gives 128(7×7)→64(14×14)→1.
     """
@@ -79,8 +83,12 @@ def make_generator(z_dim: int = 100, image_size: int = 28, channels: int = 1, ba
     z_dim, channels = _check_int("z_dim", z_dim), _check_int("channels", channels)
     start, k = _doublings(image_size)
     x_in = keras.Input((z_dim,))
+    # By default no activation on z: the textbook applies tf.nn.relu to z first, which gives every sample
+    # the same positive mean that BatchNorm (per channel, not per position) cannot remove; G then learns
+    # a z-independent template and collapses. z ~ N(0, I) goes straight into the first ConvT.
     x = layers.Reshape((1, 1, z_dim))(x_in)
-    x = layers.ReLU()(x)
+    if relu_z:
+        x = layers.ReLU()(x)
     filters = base_filters * 2 ** (k - 1)
     x = layers.Conv2DTranspose(filters, start, 1, "valid", use_bias=False)(x)   # → start×start
     x = layers.ReLU()(layers.BatchNormalization()(x))
