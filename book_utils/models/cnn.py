@@ -228,8 +228,6 @@ def forward_flops(model, input_shape) -> int:
     Counted by TensorFlow's graph profiler on the frozen inference graph (a multiply-add counts
     as 2 FLOPs). A training step costs roughly 3× this (forward + two backward products).
     """
-    import os
-
     import tensorflow as tf
     from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
@@ -244,10 +242,13 @@ def forward_flops(model, input_shape) -> int:
     graph = convert_variables_to_constants_v2(concrete).graph
     opts = tf.compat.v1.profiler.ProfileOptionBuilder.float_operation()
     opts["output"] = "none"
-    old = os.environ.get("TF_CPP_MIN_LOG_LEVEL")
-    info = tf.compat.v1.profiler.profile(graph, options=opts)
-    if old is not None:
-        os.environ["TF_CPP_MIN_LOG_LEVEL"] = old
+    logger = tf.get_logger()
+    level = logger.level
+    logger.setLevel("ERROR")  # the v1 profiler prints a deprecation notice with a file path
+    try:
+        info = tf.compat.v1.profiler.profile(graph, options=opts)
+    finally:
+        logger.setLevel(level)
     return int(info.total_float_ops)
 
 

@@ -1,0 +1,94 @@
+"""Unit tests for book_utils.models.cnn and book_utils.widgets.cnn."""
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from book_utils.models import cnn
+from book_utils.widgets import cnn as wcnn
+
+
+def test_lenet5_shapes_and_params():
+    m = cnn.lenet5()
+    m.build((4, 28, 28, 1))
+    assert m.count_params() == 60_074
+    assert m(tf.zeros((2, 28, 28, 1))).shape == (2, 10)
+    bn = cnn.lenet5(batch_norm=True, bn_dense=True)
+    bn.build((4, 28, 28, 1))
+    assert cnn.count_params(bn) == 60_074 + 2 * (6 + 16 + 120 + 84)
+
+
+def test_vgg13_textbook_sizes():
+    conv, fc = cnn.vgg13_conv(), cnn.vgg13_fc()
+    conv.build((4, 32, 32, 3))
+    fc.build((4, 512))
+    assert cnn.count_params(conv) == 9_404_992
+    assert cnn.count_params(fc) == 165_514
+    narrow = cnn.vgg13(width=0.125)
+    assert narrow(tf.zeros((2, 32, 32, 3))).shape == (2, 10)
+
+
+def test_resnet_blocks_and_params():
+    blk = cnn.BasicBlock(8, stride=2)
+    assert blk(tf.zeros((1, 16, 16, 4))).shape == (1, 8, 8, 8)
+    r = cnn.resnet18(width=0.125)
+    assert r(tf.zeros((2, 32, 32, 3)), training=False).shape == (2, 10)
+    half = cnn.resnet18(width=0.5)
+    half(tf.zeros((1, 32, 32, 3)))
+    assert cnn.count_params(half) == 2_799_114
+
+
+def test_dense_block_channels():
+    block = cnn.dense_block((8, 8, 16), num_layers=3, growth_rate=12)
+    assert block.output_shape == (None, 8, 8, 52)
+
+
+def test_bad_inputs():
+    with pytest.raises(ValueError, match="layer_dims"):
+        cnn.ResNet([2, 2, 2])
+    with pytest.raises(ValueError, match="width"):
+        cnn.vgg13(width=0)
+    with pytest.raises(TypeError, match="width"):
+        cnn.lenet5(width="wide")
+    with pytest.raises(ValueError, match="stride"):
+        cnn.BasicBlock(8, stride=3)
+    with pytest.raises(ValueError, match="bn_dense"):
+        cnn.lenet5(bn_dense=True)
+    with pytest.raises(ValueError, match="not built"):
+        cnn.count_params(cnn.lenet5())
+
+
+def test_flops_positive():
+    m = cnn.lenet5()
+    m.build((1, 28, 28, 1))
+    assert cnn.forward_flops(m, (1, 28, 28, 1)) > 2 * 60_000
+
+
+def test_conv_output_size():
+    assert cnn is not None
+    assert wcnn.conv_output_size(5, 3)["output"] == 3
+    assert wcnn.conv_output_size(7, 3, 2, 1)["output"] == 4
+    assert wcnn.conv_output_size(7, 3, d=2)["output"] == 3
+    assert wcnn.conv_output_size(2, 3, transposed=True)["output"] == 4
+    with pytest.raises(ValueError):
+        wcnn.conv_output_size(2, 5)
+    with pytest.raises(ValueError):
+        wcnn.conv_output_size(5, 3, s=0)
+
+
+def test_apply_kernel_and_feature_maps():
+    img = np.random.default_rng(0).uniform(size=(10, 12, 3)).astype("float32")
+    assert np.allclose(wcnn.apply_kernel(img, wcnn.KERNEL_PRESETS["identity"]), img)
+    with pytest.raises(ValueError, match="3×3"):
+        wcnn.apply_kernel(img, np.ones((2, 2)))
+    m = cnn.lenet5()
+    m.build((1, 28, 28, 1))
+    assert wcnn.feature_maps(m, np.zeros((28, 28)), 0).shape == (26, 26, 6)
+    with pytest.raises(ValueError, match="layer_index"):
+        wcnn.feature_maps(m, np.zeros((28, 28)), 99)
+
+
+def test_bn_demo():
+    d = wcnn.bn_demo(batch_size=16, momentum=0.5, steps=20)
+    assert abs(d["running_mean"][-1] - 3) < 1.5
+    with pytest.raises(ValueError, match="momentum"):
+        wcnn.bn_demo(momentum=1.5)
