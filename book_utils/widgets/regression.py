@@ -65,7 +65,7 @@ def run_gradient_descent(points, lr: float, iterations: int, *, w0: float = 0.0,
     """Vectorised gradient descent on the MSE with the hand-derived gradients (factor 2/n kept).
 
     Returns ``w``/``b`` trajectories (length iterations + 1, starting at the initial values),
-    ``loss`` after every update, and ``diverged`` (True when the loss exceeded ``LOSS_CAP``² or
+    ``loss`` after every update, and ``diverged`` (True when the loss exceeded the square of ``LOSS_CAP`` or
     stopped being finite; the run is then cut short).
     """
     points = _check_points(points)
