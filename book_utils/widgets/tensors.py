@@ -66,20 +66,24 @@ def broadcast_update(a_text: str, b_text: str) -> dict:
     return {"shape": shape, "error": error, "html": table + verdict + legend}
 
 
-def broadcast_explorer(a: str = "2,32,32,3", b: str = "32,1"):
-    """Two shape text boxes → aligned shapes and the broadcast result (or the conflicting axis)."""
+def _two_text_boxes(update, first, second):
+    """Two ``(value, description)`` text boxes whose values feed ``update(a, b)["html"]`` into an HTML pane."""
     import ipywidgets as W
 
-    ta = W.Text(value=a, description="shape a")
-    tb = W.Text(value=b, description="shape b")
-    out = W.HTML(value=broadcast_update(a, b)["html"])
+    boxes = [W.Text(value=value, description=desc) for value, desc in (first, second)]
+    out = W.HTML(value=update(first[0], second[0])["html"])
 
     def refresh(_=None):
-        out.value = broadcast_update(ta.value, tb.value)["html"]
+        out.value = update(boxes[0].value, boxes[1].value)["html"]
 
-    ta.observe(refresh, names="value")
-    tb.observe(refresh, names="value")
-    return W.VBox([W.HBox([ta, tb]), out])
+    for box in boxes:
+        box.observe(refresh, names="value")
+    return W.VBox([W.HBox(boxes), out])
+
+
+def broadcast_explorer(a: str = "2,32,32,3", b: str = "32,1"):
+    """Two shape text boxes → aligned shapes and the broadcast result (or the conflicting axis)."""
+    return _two_text_boxes(broadcast_update, (a, "shape a"), (b, "shape b"))
 
 
 def slicing_update(expr: str, shape_text: str = "4,6") -> dict:
@@ -120,18 +124,7 @@ def slicing_update(expr: str, shape_text: str = "4,6") -> dict:
 
 def slicing_explorer(expr: str = "1:3, ::2", shape: str = "4,6"):
     """A text box for the index expression and one for the tensor shape; highlights the selection."""
-    import ipywidgets as W
-
-    te = W.Text(value=expr, description="x[ … ]")
-    ts = W.Text(value=shape, description="x.shape")
-    out = W.HTML(value=slicing_update(expr, shape)["html"])
-
-    def refresh(_=None):
-        out.value = slicing_update(te.value, ts.value)["html"]
-
-    te.observe(refresh, names="value")
-    ts.observe(refresh, names="value")
-    return W.VBox([W.HBox([te, ts]), out])
+    return _two_text_boxes(slicing_update, (expr, "x[ … ]"), (shape, "x.shape"))
 
 
 _DTYPES = ("int8", "int16", "int32", "float16", "float32", "float64")
