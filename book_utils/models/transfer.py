@@ -1,0 +1,158 @@
+"""Transfer learning (chapter 15): pretrained backbones found offline, a new head, freezing.
+
+``keras.applications.DenseNet121(weights='imagenet')`` downloads its weight file, which fails
+without internet. :func:`pretrained_backbone` therefore only builds an ImageNet backbone when the
+no-top weight file is already on disk (the Keras cache ``$KERAS_HOME/models`` or the book's mirror
+``$BOOK_DATA_DIR``) and returns ``None`` otherwise, so a chapter can fall back to a backbone it
+pretrains itself (e.g. a ResNet18 trained on CIFAR-10, wrapped by :func:`resnet_backbone`).
+
+:func:`build_transfer_model` puts a fresh classification head on any backbone, frozen or not.
+The backbone is called with ``training=False`` by default, so its BatchNormalization layers keep
+their (pretrained) moving statistics even while the backbone's weights are fine-tuned.
+"""
+from __future__ import annotations
+
+import numbers
+from pathlib import Path
+
+import keras
+from keras import layers
+
+# name -> (weight file name that Keras caches, keras.applications constructor name)
+PRETRAINED = {
+    "densenet121": ("densenet121_weights_tf_dim_ordering_tf_kernels_notop.h5", "DenseNet121"),
+    "resnet50": ("resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5", "ResNet50"),
+    "mobilenet_v2": ("mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5", "MobileNetV2"),
+}
+
+
+def weight_search_dirs() -> list[Path]:
+    """Folders searched for weight files, in order (see :func:`book_utils.zoo.weight_search_dirs`).
+
+    ``$BOOK_DATA_DIR/keras/models``, ``$BOOK_DATA_DIR/models``, then the Keras cache
+    ``$KERAS_HOME/models`` (default ``~/.keras/models``, the sibling of
+    ``book_utils.data.keras_cache_dir()``).
+    """
+    from book_utils import zoo
+
+    return zoo.weight_search_dirs()
+
+
+def find_weight_file(filename: str) -> Path | None:
+    """Path of ``filename`` in the first search folder that holds it, else ``None`` (never downloads)."""
+    if not isinstance(filename, str) or not filename.strip() or "/" in filename or "\\" in filename:
+        raise ValueError(f"filename must be a bare file name such as 'x_notop.h5', got {filename!r}")
+    for folder in weight_search_dirs():
+        path = folder / filename
+        if path.is_file():
+            return path
+    return None
+
+
+def pretrained_backbone(name: str = "densenet121", *, input_shape=(224, 224, 3), pooling: str | None = "max",
+                        builder=None, filename: str | None = None):
+    """An ImageNet backbone (no top) if its weight file is on disk, else ``None``.
+
+    ``name`` is a key of :data:`PRETRAINED`. ``builder``/``filename`` override the constructor and
+    the file name (used by the tests with a small stand-in backbone); ``builder`` is called like a
+    ``keras.applications`` constructor: ``builder(weights=path, include_top=False, pooling=...,
+    input_shape=...)``.
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a string such as 'densenet121', got {type(name).__name__}")
+    key = name.lower()
+    if key not in PRETRAINED and (builder is None or filename is None):
+        raise ValueError(f"unknown backbone {name!r}; known: {sorted(PRETRAINED)} "
+                         "(or pass both builder= and filename=)")
+    if pooling not in (None, "avg", "max"):
+        raise ValueError(f"pooling must be None, 'avg' or 'max', got {pooling!r}")
+    shape = tuple(input_shape)
+    if len(shape) != 3 or any(isinstance(d, bool) or not isinstance(d, numbers.Integral) or d < 1 for d in shape):
+        raise ValueError(f"input_shape must be (height, width, channels) with positive ints, got {input_shape!r}")
+    default_file, ctor = PRETRAINED.get(key, (None, None))
+    path = find_weight_file(filename or default_file)
+    if path is None:
+        return None
+    build = builder or getattr(keras.applications, ctor)
+    return build(weights=str(path), include_top=False, pooling=pooling, input_shape=shape)
+
+
+def choose_backbone(fallback, name: str = "densenet121", *, input_shape=(224, 224, 3), pooling: str | None = "max",
+                    builder=None, filename: str | None = None):
+    """``(backbone, source)``: the ImageNet backbone if its weight file is on disk, else ``fallback``.
+
+    ``source`` is ``'imagenet'`` or ``'fallback'``. ``fallback`` is a Keras layer/model (e.g. a
+    backbone the chapter pretrained itself) or a zero-argument callable returning one, so an
+    expensive fallback is only built when it is needed. The other arguments go to
+    :func:`pretrained_backbone` (``builder``/``filename`` let tests stand in a small saved backbone
+    for the cached weight file).
+    """
+    if not (isinstance(fallback, keras.layers.Layer) or callable(fallback)):
+        raise TypeError("fallback must be a Keras layer/model or a zero-argument callable returning one, "
+                        f"got {type(fallback).__name__}")
+    net = pretrained_backbone(name, input_shape=input_shape, pooling=pooling, builder=builder, filename=filename)
+    if net is not None:
+        return net, "imagenet"
+    net = fallback if isinstance(fallback, keras.layers.Layer) else fallback()
+    if not isinstance(net, keras.layers.Layer):
+        raise TypeError(f"fallback() must return a Keras layer or model, got {type(net).__name__}")
+    return net, "fallback"
+
+
+def resnet_backbone(resnet, name: str = "resnet_backbone") -> keras.Sequential:
+    """The feature extractor of a :class:`book_utils.models.cnn.ResNet`: stem → stages → global average pool.
+
+    The layers are *shared* with ``resnet`` (no copy), so weights learned by ``resnet`` on one task
+    are the starting point of the new model, and its ``fc`` layer is left out.
+    """
+    from book_utils.models.cnn import ResNet
+
+    if not isinstance(resnet, ResNet):
+        raise TypeError(f"resnet must be a book_utils.models.cnn.ResNet (e.g. cnn.resnet18()), got {type(resnet).__name__}")
+    return keras.Sequential([resnet.stem, *resnet.stages, resnet.avgpool], name=name)
+
+
+def build_transfer_model(backbone, num_classes: int, *, input_shape, freeze: bool = True, dropout: float = 0.5,
+                         hidden: int | None = None, bn_inference: bool = True, name: str = "transfer") -> keras.Model:
+    """``inputs → backbone → [global pool] → [Dense(hidden, relu) → BN] → Dropout → Dense(num_classes)`` (logits).
+
+    * ``freeze=True`` sets ``backbone.trainable = False`` (feature extraction: only the head learns);
+      ``freeze=False`` trains everything (fine-tuning, or training from scratch).
+    * ``bn_inference=True`` calls the backbone with ``training=False`` so its BatchNormalization layers
+      always use their moving statistics — what fine-tuning a *pretrained* backbone needs. Use
+      ``bn_inference=False`` for a backbone trained from scratch.
+    * A 4-D backbone output (a feature map) is pooled with ``GlobalAveragePooling2D``.
+    """
+    if not isinstance(backbone, keras.layers.Layer):
+        raise TypeError(f"backbone must be a Keras layer or model, got {type(backbone).__name__}")
+    if isinstance(num_classes, bool) or not isinstance(num_classes, numbers.Integral) or num_classes < 2:
+        raise ValueError(f"num_classes must be an integer >= 2, got {num_classes!r}")
+    if not 0.0 <= float(dropout) < 1.0:
+        raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
+    if hidden is not None and (isinstance(hidden, bool) or not isinstance(hidden, numbers.Integral) or hidden < 1):
+        raise ValueError(f"hidden must be None or a positive integer, got {hidden!r}")
+    shape = tuple(input_shape)
+    if len(shape) != 3:
+        raise ValueError(f"input_shape must be (height, width, channels), got {input_shape!r}")
+    backbone.trainable = not freeze
+    inputs = keras.Input(shape=shape, name="image")
+    x = backbone(inputs, training=False) if bn_inference else backbone(inputs)
+    if len(x.shape) == 4:
+        x = layers.GlobalAveragePooling2D(name="pool")(x)
+    elif len(x.shape) != 2:
+        raise ValueError(f"backbone output must be [batch, features] or [batch, h, w, c], got {tuple(x.shape)}")
+    if hidden:
+        x = layers.Dense(int(hidden), activation="relu", name="head_dense")(x)
+        x = layers.BatchNormalization(name="head_bn")(x)
+    if dropout:
+        x = layers.Dropout(float(dropout), name="head_dropout")(x)
+    outputs = layers.Dense(int(num_classes), name="logits")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def trainable_summary(model) -> dict:
+    """``{'trainable': n, 'non_trainable': m}`` parameter counts (a frozen backbone moves n → m)."""
+    from book_utils import zoo
+
+    counts = zoo.count_params(model)
+    return {"trainable": counts["trainable"], "non_trainable": counts["non_trainable"]}

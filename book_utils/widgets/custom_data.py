@@ -1,0 +1,178 @@
+"""Chapter 15 widgets: an image-pipeline explorer and a train/val/test split inspector.
+
+Pure functions (:func:`pipeline_preview`, :func:`split_counts`) do the work and are tested without a
+browser; the ipywidgets wrappers render figures into ``widgets.Image`` / ``widgets.HTML`` (no Output
+widget).
+"""
+from __future__ import annotations
+
+import io
+import numbers
+
+import numpy as np
+
+IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
+IMAGENET_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
+
+
+def _fig_png(fig) -> bytes:
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=80, bbox_inches="tight")
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def _check_image(image) -> np.ndarray:
+    img = np.asarray(image)
+    if img.ndim != 3 or img.shape[-1] != 3:
+        raise ValueError(f"image must be an RGB array [h, w, 3], got shape {list(img.shape)}")
+    if img.dtype != np.uint8:
+        raise TypeError(f"image must be uint8 (0–255), got {img.dtype}")
+    return img
+
+
+# ----------------------------------------------------------------------------- pipeline explorer
+def pipeline_preview(image, *, size: int = 64, flip: bool = True, crop: bool = True, normalise: bool = True,
+                     seed: int = 0) -> dict:
+    """One pass of the chapter's training preprocessing on a single uint8 image, with a fixed ``seed``.
+
+    resize to ``1.1 × size`` → (random left-right flip) → (random crop to ``size``, else resize to
+    ``size``) → /255 → (ImageNet mean/std normalisation). Uses stateless random ops, so the same seed
+    gives the same result. Returns ``{'tensor', 'display', 'mean', 'std', 'flipped'}``: the model
+    input, a de-normalised [0, 1] copy for display, and per-channel mean/std of the model input.
+    """
+    import tensorflow as tf
+
+    img = _check_image(image)
+    if isinstance(size, bool) or not isinstance(size, numbers.Integral) or not 8 <= size <= 512:
+        raise ValueError(f"size must be an integer between 8 and 512, got {size!r}")
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    big = int(round(size * 1.1))
+    x = tf.image.resize(tf.convert_to_tensor(img, tf.float32), [big, big])
+    pair = tf.constant([int(seed), 15], tf.int64)
+    flipped = False
+    if flip:
+        flipped = bool(tf.random.stateless_uniform([], seed=pair) < 0.5)
+        if flipped:
+            x = tf.image.flip_left_right(x)
+    if crop:
+        x = tf.image.stateless_random_crop(x, [size, size, 3], seed=pair + 1)
+    else:
+        x = tf.image.resize(x, [size, size])
+    x = x / 255.0
+    if normalise:
+        x = (x - IMAGENET_MEAN) / IMAGENET_STD
+    t = x.numpy().astype(np.float32)
+    display = t * IMAGENET_STD + IMAGENET_MEAN if normalise else t
+    return {"tensor": t, "display": np.clip(display, 0.0, 1.0), "mean": t.mean(axis=(0, 1)),
+            "std": t.std(axis=(0, 1)), "flipped": flipped}
+
+
+def pipeline_explorer(images, labels=None, *, size: int = 64):
+    """Slider over ``images`` (uint8 [n, h, w, 3]), checkboxes for flip/crop/normalise, a resample button."""
+    import ipywidgets as W
+    import matplotlib.pyplot as plt
+
+    images = [_check_image(im) for im in images]
+    if not images:
+        raise ValueError("images is empty")
+    index = W.IntSlider(value=0, min=0, max=len(images) - 1, description="图像序号")
+    flip = W.Checkbox(value=True, description="随机翻转")
+    crop = W.Checkbox(value=True, description="随机裁剪")
+    norm = W.Checkbox(value=True, description="标准化")
+    button = W.Button(description="重新采样随机数")
+    picture = W.Image(format="png")
+    stats = W.HTML()
+    state = {"seed": 0}
+
+    def redraw(*_):
+        img = images[index.value]
+        res = pipeline_preview(img, size=size, flip=flip.value, crop=crop.value, normalise=norm.value,
+                               seed=state["seed"])
+        fig, axes = plt.subplots(1, 2, figsize=(6, 3))
+        axes[0].imshow(img)
+        axes[0].set_title("原图" + (f"（{labels[index.value]}）" if labels is not None else ""))
+        axes[1].imshow(res["display"])
+        axes[1].set_title(f"预处理后 {size}×{size}" + ("（已翻转）" if res["flipped"] else ""))
+        for ax in axes:
+            ax.axis("off")
+        picture.value = _fig_png(fig)
+        mean = ", ".join(f"{v:+.3f}" for v in res["mean"])
+        std = ", ".join(f"{v:.3f}" for v in res["std"])
+        stats.value = f"<b>逐通道均值</b> [{mean}]　<b>标准差</b> [{std}]　（随机种子 {state['seed']}）"
+
+    def resample(_):
+        state["seed"] += 1
+        redraw()
+
+    for w in (index, flip, crop, norm):
+        w.observe(redraw, names="value")
+    button.on_click(resample)
+    redraw()
+    return W.VBox([index, W.HBox([flip, crop, norm, button]), picture, stats])
+
+
+# ----------------------------------------------------------------------------- split inspector
+def split_counts(labels, *, train: float = 0.6, val: float = 0.2, num_classes: int | None = None,
+                 min_val: int = 20) -> dict:
+    """Per-class counts of a sequential split of the (already shuffled) ``labels``.
+
+    The first ``train`` fraction is the training set, the next ``val`` fraction the validation set,
+    the rest the test set (the textbook's 60/20/20 rule). Returns ``{'counts': int array [3, C]
+    (rows train/val/test), 'sizes': (n_train, n_val, n_test), 'warnings': [class indices with fewer
+    than min_val validation images]}``.
+    """
+    y = np.asarray(labels)
+    if y.ndim != 1 or y.size == 0 or not np.issubdtype(y.dtype, np.integer):
+        raise ValueError("labels must be a non-empty 1-D array of integer class indices")
+    for name, frac in (("train", train), ("val", val)):
+        if isinstance(frac, bool) or not isinstance(frac, numbers.Real) or not 0.0 <= frac <= 1.0:
+            raise ValueError(f"{name} must be a fraction in [0, 1], got {frac!r}")
+    if train + val > 1.0 + 1e-9:
+        raise ValueError(f"train + val must be at most 1 (test is the rest), got {train} + {val}")
+    c = int(num_classes) if num_classes is not None else int(y.max()) + 1
+    if y.min() < 0 or y.max() >= c:
+        raise ValueError(f"labels must lie in 0..{c - 1}")
+    n = len(y)
+    a, b = int(n * train), int(n * (train + val))
+    parts = (y[:a], y[a:b], y[b:])
+    counts = np.stack([np.bincount(p, minlength=c) for p in parts])
+    warn = [k for k in range(c) if counts[1, k] < min_val]
+    return {"counts": counts, "sizes": tuple(len(p) for p in parts), "warnings": warn}
+
+
+def split_inspector(labels, class_names, *, min_val: int = 20):
+    """Two sliders (train, val fraction) and a stacked bar of per-class counts per split."""
+    import ipywidgets as W
+    import matplotlib.pyplot as plt
+
+    names = list(class_names)
+    train = W.FloatSlider(value=0.6, min=0.1, max=0.9, step=0.05, description="训练比例")
+    val = W.FloatSlider(value=0.2, min=0.0, max=0.5, step=0.05, description="验证比例")
+    picture = W.Image(format="png")
+    note = W.HTML()
+
+    def redraw(*_):
+        v = min(val.value, 1.0 - train.value)
+        res = split_counts(labels, train=train.value, val=v, num_classes=len(names), min_val=min_val)
+        fig, ax = plt.subplots(figsize=(6, 3))
+        bottom = np.zeros(len(names))
+        for row, label in zip(res["counts"], ("训练集", "验证集", "测试集")):
+            ax.bar(names, row, bottom=bottom, label=label)
+            bottom += row
+        ax.set_ylabel("图片数")
+        ax.set_title("各类别在三个子集中的数量")
+        ax.legend(fontsize=8)
+        picture.value = _fig_png(fig)
+        sizes = "／".join(str(s) for s in res["sizes"])
+        warn = "、".join(names[k] for k in res["warnings"])
+        note.value = (f"训练／验证／测试 = {sizes}"
+                      + (f"　<span style='color:#c00'>⚠ 验证图片少于 {min_val} 张的类别：{warn}</span>" if warn else ""))
+
+    train.observe(redraw, names="value")
+    val.observe(redraw, names="value")
+    redraw()
+    return W.VBox([W.HBox([train, val]), picture, note])
