@@ -88,3 +88,30 @@ def test_generator_does_not_relu_z():
     z = tf.random.normal([8, 16], seed=0)
     out = g(z, training=True).numpy()
     assert out.std(axis=0).mean() > 1e-3          # different z → different images
+
+
+def test_one_sided_label_smoothing():
+    real, fake = tf.constant([[10.0]]), tf.constant([[-10.0]])
+    d0, g0 = gan.gan_losses(real, fake)
+    d1, g1 = gan.gan_losses(real, fake, label_smoothing=0.1)
+    assert float(d1) > float(d0) + 0.5          # confident "real" is now penalised (target 0.9)
+    assert float(g1) == pytest.approx(float(g0))  # G's target is unchanged
+    G = gan.make_generator(8, 28, 1, base_filters=4)
+    D = gan.make_discriminator(28, 1, base_filters=4)
+    with pytest.raises(ValueError, match="label_smoothing"):
+        gan.make_gan_train_step(G, D, None, None, z_dim=8, label_smoothing=0.7)
+
+
+def test_ema_generator_tracks_weights():
+    G = gan.make_generator(8, 28, 1, base_filters=4)
+    D = gan.make_discriminator(28, 1, base_filters=4, norm=None)
+    G_ema = gan.make_generator(8, 28, 1, base_filters=4)
+    ds = gan.make_image_dataset(np.zeros((16, 28, 28), np.uint8), batch_size=4)
+    gan.train_gan(G, D, ds, steps=3, z_dim=8, ema_generator=G_ema, ema_decay=0.99, label_smoothing=0.1)
+    w, w_ema = G.trainable_weights[0].numpy(), G_ema.trainable_weights[0].numpy()
+    assert np.isfinite(w_ema).all() and not np.allclose(w_ema, w)   # an average, not a copy …
+    assert np.abs(w_ema - w).max() < np.abs(w).max()                # … close to the live weights
+    with pytest.raises(ValueError, match="architecture"):
+        gan.make_gan_train_step(G, D, None, None, z_dim=8, ema_generator=gan.make_generator(8, 28, 1, base_filters=8))
+    with pytest.raises(ValueError, match="ema_decay"):
+        gan.make_gan_train_step(G, D, None, None, z_dim=8, ema_generator=G_ema, ema_decay=1.0)

@@ -67,3 +67,33 @@ def test_bad_inputs():
         rl.evaluate_policy(3)
     with pytest.raises(TypeError):
         rl.make_env(42)
+
+
+def test_replay_buffer_sample_batches():
+    buf = rl.ReplayBuffer(10, obs_dim=2)
+    for i in range(4):
+        buf.put([i, i], i % 2, 1.0, [i + 1, i + 1], i == 3)
+    s, a, r, s2, d = buf.sample_batches(3, 4)
+    assert s.shape == (3, 4, 2) and a.shape == (3, 4) and d.shape == (3, 4)
+    with pytest.raises(ValueError, match="cannot sample"):
+        buf.sample_batches(2, 5)
+    with pytest.raises(ValueError, match="n_batches"):
+        buf.sample_batches(0, 2)
+
+
+def test_dqn_burst_updates_compiled_once():
+    agent = rl.DQN(seed=0, hidden=16, warmup=16, batch_size=16, train_every=8, gradient_steps=4, target_every=8)
+    env = rl.make_env()
+    for ep in range(2):
+        agent.run_episode(env, seed=ep)
+    env.close()
+    expected = sum(1 for t in range(1, agent.steps + 1) if t % 8 == 0 and t >= 16) * 4
+    assert agent.updates == expected > 0
+    traces = agent.update.experimental_get_tracing_count()
+    before = [w.copy() for w in agent.model.get_weights()]
+    agent.learn()
+    assert agent.update.experimental_get_tracing_count() == traces   # no retracing
+    assert agent.updates == expected + 4
+    assert any(not np.allclose(b, w) for b, w in zip(before, agent.model.get_weights()))
+    with pytest.raises(ValueError, match="gradient_steps"):
+        rl.DQN(gradient_steps=0)

@@ -97,3 +97,15 @@ def test_cosine_and_neighbours():
     assert rnn.nearest_words(glove, "a", 1)[0][0] == "b"
     with pytest.raises(KeyError):
         rnn.nearest_words(glove, "zzz")
+
+
+def test_bidirectional_masked_classifier():
+    model = rnn.layer_sentiment_rnn("lstm", 4, num_layers=1, total_words=30, embedding_len=5, maxlen=None,
+                                    mask_zero=True, bidirectional=True)
+    x = np.array([[0, 0, 0, 4, 5, 6, 7, 8, 9], [1, 2, 3, 4, 5, 6, 7, 8, 9]], dtype="int32")
+    out = model(x).numpy()
+    assert out.shape == (2, 1) and np.all((out > 0) & (out < 1))
+    assert type(model.layers[1]).__name__ == "Bidirectional"
+    # masking: leading padding does not change the prediction of the unpadded tail
+    short = model(np.array([[4, 5, 6, 7, 8, 9]], dtype="int32")).numpy()
+    np.testing.assert_allclose(out[0], short[0], atol=1e-5)

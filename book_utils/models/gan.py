@@ -146,12 +146,17 @@ def make_discriminator(image_size: int = 28, channels: int = 1, base_filters: in
     return keras.Model(x_in, out, name="discriminator")
 
 
-def gan_losses(real_logits, fake_logits):
-    """Vanilla (non-saturating) GAN losses from logits: D: BCE(real,1)+BCE(fake,0); G: BCE(fake,1)."""
+def gan_losses(real_logits, fake_logits, label_smoothing: float = 0.0):
+    """Vanilla (non-saturating) GAN losses from logits: D: BCE(real,1)+BCE(fake,0); G: BCE(fake,1).
+
+    ``label_smoothing`` > 0 is one-sided label smoothing (Salimans et al., 2016): D's target for
+    real images becomes 1 − label_smoothing (fakes stay 0, G's target stays 1).
+    """
     import tensorflow as tf
 
     bce = tf.nn.sigmoid_cross_entropy_with_logits
-    d_loss = tf.reduce_mean(bce(labels=tf.ones_like(real_logits), logits=real_logits)) + \
+    real_target = 1.0 - float(label_smoothing)
+    d_loss = tf.reduce_mean(bce(labels=tf.fill(tf.shape(real_logits), real_target), logits=real_logits)) + \
         tf.reduce_mean(bce(labels=tf.zeros_like(fake_logits), logits=fake_logits))
     g_loss = tf.reduce_mean(bce(labels=tf.ones_like(fake_logits), logits=fake_logits))
     return d_loss, g_loss
@@ -173,11 +178,16 @@ def gradient_penalty(critic, x_real, x_fake):
 
 
 def make_gan_train_step(generator, discriminator, g_opt, d_opt, *, z_dim: int, loss: str = "gan",
-                        d_steps: int = 1, gp_weight: float = 10.0):
+                        d_steps: int = 1, gp_weight: float = 10.0, label_smoothing: float = 0.0,
+                        ema_generator=None, ema_decay: float = 0.999):
     """Compiled step(real) for Algorithm 1: ``d_steps`` D updates, then ONE G update.
 
     ``real`` holds ``d_steps`` mini-batches stacked on the batch axis (size d_steps·b); each D step
     uses its own slice. ``loss='gan'`` (BCE on logits) or ``'wgan-gp'`` (critic scores + penalty).
+    ``label_smoothing`` (``loss='gan'`` only): one-sided smoothing of D's real targets to 1 − s.
+    ``ema_generator``: a model with the generator's architecture whose weights track an exponential
+    moving average of the generator's (``ema ← d·ema + (1 − d)·G`` after every G step, with the usual
+    warm-up ``d = min(ema_decay, (1 + t)/(10 + t))`` at step t so the random initial weights fade quickly).
     Returns (d_loss, g_loss) of the last D step and the G step.
     """
     import tensorflow as tf
@@ -185,12 +195,23 @@ def make_gan_train_step(generator, discriminator, g_opt, d_opt, *, z_dim: int, l
     d_steps = _check_int("d_steps", d_steps)
     if loss not in ("gan", "wgan-gp"):
         raise ValueError(f"loss must be 'gan' or 'wgan-gp', got {loss!r}")
+    if not 0.0 <= label_smoothing < 0.5:
+        raise ValueError(f"label_smoothing must be in [0, 0.5), got {label_smoothing!r}")
+    if not 0.0 < ema_decay < 1.0:
+        raise ValueError(f"ema_decay must be in (0, 1), got {ema_decay!r}")
+    ema_pairs = []
+    if ema_generator is not None:
+        if len(ema_generator.weights) != len(generator.weights) or any(
+                tuple(a.shape) != tuple(b.shape) for a, b in zip(ema_generator.weights, generator.weights)):
+            raise ValueError("ema_generator must have the same architecture (weights) as the generator")
+        ema_pairs = list(zip(ema_generator.weights, generator.weights))
+    ema_t = tf.Variable(0.0, trainable=False, name="ema_step")
 
     def d_loss_fn(real, z):
         fake = generator(z, training=True)
         r, f = discriminator(real, training=True), discriminator(fake, training=True)
         if loss == "gan":
-            return gan_losses(r, f)[0]
+            return gan_losses(r, f, label_smoothing)[0]
         gp = gradient_penalty(discriminator, real, fake)
         return tf.reduce_mean(f) - tf.reduce_mean(r) + gp_weight * gp
 
@@ -217,6 +238,11 @@ def make_gan_train_step(generator, discriminator, g_opt, d_opt, *, z_dim: int, l
             g_loss = g_loss_fn(z)
         grads = tape.gradient(g_loss, generator.trainable_variables)
         g_opt.apply_gradients(zip(grads, generator.trainable_variables))
+        if ema_pairs:                                  # weight averaging (incl. BN statistics)
+            t = ema_t.assign_add(1.0)
+            decay = tf.minimum(ema_decay, (1.0 + t) / (10.0 + t))
+            for v_ema, v in ema_pairs:
+                v_ema.assign(decay * v_ema + (1.0 - decay) * v)
         return d_loss, g_loss
 
     return step
@@ -224,10 +250,12 @@ def make_gan_train_step(generator, discriminator, g_opt, d_opt, *, z_dim: int, l
 
 def train_gan(generator, discriminator, dataset, *, steps: int, z_dim: int, loss: str = "gan", d_steps: int = 1,
               lr: float = 2e-4, beta_1: float = 0.5, beta_2: float = 0.999, fixed_z=None, sample_every: int = 0,
-              log_every: int = 50):
+              log_every: int = 50, label_smoothing: float = 0.0, ema_generator=None, ema_decay: float = 0.999):
     """Train for ``steps`` generator steps; return a history dict and snapshots {step: images}.
 
     ``dataset`` yields batches of real images of size d_steps·b (see ``make_gan_train_step``).
+    ``ema_generator`` (optional, same architecture as ``generator``) starts as a copy of the generator
+    and then holds the exponential moving average of its weights; snapshots still come from ``generator``.
     """
     import keras
     import tensorflow as tf
@@ -235,7 +263,11 @@ def train_gan(generator, discriminator, dataset, *, steps: int, z_dim: int, loss
     steps = _check_int("steps", steps)
     g_opt = keras.optimizers.Adam(learning_rate=lr, beta_1=beta_1, beta_2=beta_2)
     d_opt = keras.optimizers.Adam(learning_rate=lr, beta_1=beta_1, beta_2=beta_2)
-    step_fn = make_gan_train_step(generator, discriminator, g_opt, d_opt, z_dim=z_dim, loss=loss, d_steps=d_steps)
+    step_fn = make_gan_train_step(generator, discriminator, g_opt, d_opt, z_dim=z_dim, loss=loss, d_steps=d_steps,
+                                  label_smoothing=label_smoothing, ema_generator=ema_generator,
+                                  ema_decay=ema_decay)
+    if ema_generator is not None:
+        ema_generator.set_weights(generator.get_weights())
     history = {"step": [], "d_loss": [], "g_loss": []}
     snapshots = {}
     it = iter(dataset)

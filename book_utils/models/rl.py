@@ -308,13 +308,28 @@ class ReplayBuffer:
         idx = self.rng.integers(0, self.size, n)
         return self.s[idx], self.a[idx], self.r[idx], self.s2[idx], self.done[idx]
 
+    def sample_batches(self, n_batches, batch_size):
+        """``n_batches`` independent uniform minibatches, stacked: arrays of shape (n_batches, batch_size, ...)."""
+        n_batches, batch_size = _check_int("n_batches", n_batches), _check_int("batch_size", batch_size)
+        if batch_size > self.size:
+            raise ValueError(f"cannot sample {batch_size} transitions from a buffer holding {self.size}")
+        idx = self.rng.integers(0, self.size, (n_batches, batch_size))
+        return self.s[idx], self.a[idx], self.r[idx], self.s2[idx], self.done[idx]
+
 
 class DQN(Agent):
-    """DQN: replay buffer, frozen target network, Huber loss, ε-greedy; optional Double DQN."""
+    """DQN: replay buffer, frozen target network, Huber loss, ε-greedy; optional Double DQN.
+
+    Every ``train_every`` environment steps the agent makes ``gradient_steps`` minibatch updates
+    (default: one update per ``train_every`` steps). All of them run inside one compiled call, so
+    a burst of updates costs a single Python → TensorFlow round trip; the acting weights are then
+    copied to NumPy once. The target network is refreshed every ``target_every`` environment steps.
+    ``clipnorm`` clips each gradient's norm (None: no clipping).
+    """
 
     def __init__(self, obs_dim=4, n_actions=2, *, hidden=256, lr=5e-4, gamma=0.99, buffer_size=50_000,
-                 batch_size=64, warmup=1000, train_every=1, target_every=500, eps_start=1.0, eps_end=0.01,
-                 eps_decay_steps=10_000, double=True, seed=0):
+                 batch_size=64, warmup=1000, train_every=1, gradient_steps=None, target_every=500,
+                 eps_start=1.0, eps_end=0.01, eps_decay_steps=10_000, double=True, clipnorm=None, seed=0):
         import keras
         import tensorflow as tf
 
@@ -322,6 +337,7 @@ class DQN(Agent):
         self.batch_size = _check_int("batch_size", batch_size)
         self.warmup = max(_check_int("warmup", warmup), self.batch_size)
         self.train_every = _check_int("train_every", train_every)
+        self.gradient_steps = _check_int("gradient_steps", 1 if gradient_steps is None else gradient_steps)
         self.target_every = _check_int("target_every", target_every)
         self.eps_start, self.eps_end = _check_prob("eps_start", eps_start), _check_prob("eps_end", eps_end)
         self.eps_decay_steps = _check_int("eps_decay_steps", eps_decay_steps)
@@ -329,18 +345,18 @@ class DQN(Agent):
         self.model = mlp([obs_dim, hidden, hidden, n_actions], name="q", seed=seed)
         self.target = mlp([obs_dim, hidden, hidden, n_actions], name="q_target", seed=seed)
         self.target.set_weights(self.model.get_weights())
-        self.opt = keras.optimizers.Adam(learning_rate=lr)
+        self.opt = keras.optimizers.Adam(learning_rate=lr, clipnorm=clipnorm)
         self.memory = ReplayBuffer(buffer_size, obs_dim, seed=seed)
         self.rng = np.random.default_rng(seed)
-        self.steps = 0
+        self.steps, self.updates = 0, 0
         q, target, opt, g = self.model, self.target, self.opt, self.gamma
         huber = keras.losses.Huber()
-        spec = [tf.TensorSpec([None, obs_dim], tf.float32), tf.TensorSpec([None], tf.int32),
-                tf.TensorSpec([None], tf.float32), tf.TensorSpec([None, obs_dim], tf.float32),
-                tf.TensorSpec([None], tf.float32)]
+        # a burst of minibatches: shape (gradient_steps, batch, ...)
+        spec = [tf.TensorSpec([None, None, obs_dim], tf.float32), tf.TensorSpec([None, None], tf.int32),
+                tf.TensorSpec([None, None], tf.float32), tf.TensorSpec([None, None, obs_dim], tf.float32),
+                tf.TensorSpec([None, None], tf.float32)]
 
-        @tf.function(input_signature=spec)
-        def update(s, a, r, s2, done):
+        def step(s, a, r, s2, done):
             q_next = target(s2)
             if double:   # Double DQN: the online net picks a', the target net evaluates it
                 a2 = tf.argmax(q(s2), axis=1, output_type=tf.int32)
@@ -354,6 +370,13 @@ class DQN(Agent):
             opt.apply_gradients(zip(tape.gradient(loss, q.trainable_variables), q.trainable_variables))
             return loss
 
+        @tf.function(input_signature=spec)
+        def update(s, a, r, s2, done):
+            loss = tf.constant(0.0)
+            for i in tf.range(tf.shape(s)[0]):              # compiled loop over the burst
+                loss = step(s[i], a[i], r[i], s2[i], done[i])
+            return loss
+
         self.update = update
         self.sync()
 
@@ -361,6 +384,12 @@ class DQN(Agent):
     def epsilon(self):
         frac = min(1.0, self.steps / self.eps_decay_steps)
         return self.eps_start + frac * (self.eps_end - self.eps_start)
+
+    def learn(self):
+        """``gradient_steps`` Double-DQN updates on fresh uniform samples of the replay buffer."""
+        self.update(*self.memory.sample_batches(self.gradient_steps, self.batch_size))
+        self.updates += self.gradient_steps
+        self.sync()
 
     def run_episode(self, env, seed=None):
         obs, _ = env.reset(seed=seed)
@@ -375,8 +404,7 @@ class DQN(Agent):
             obs, done, total = nxt, terminated or truncated, total + r
             self.steps += 1
             if len(self.memory) >= self.warmup and self.steps % self.train_every == 0:
-                self.update(*self.memory.sample(self.batch_size))
-                self.sync()
+                self.learn()
             if self.steps % self.target_every == 0:
                 self.target.set_weights(self.model.get_weights())
         return total

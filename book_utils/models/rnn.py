@@ -34,17 +34,18 @@ def _check_int(name, value, low=1):
     return int(value)
 
 
-def _embedding(total_words, embedding_len, embedding_matrix, trainable):
+def _embedding(total_words, embedding_len, embedding_matrix, trainable, mask_zero=False):
     total_words = _check_int("total_words", total_words, 2)
     embedding_len = _check_int("embedding_len", embedding_len)
     if embedding_matrix is None:
-        return layers.Embedding(total_words, embedding_len, trainable=trainable, name="embedding")
+        return layers.Embedding(total_words, embedding_len, trainable=trainable, name="embedding",
+                                mask_zero=mask_zero)
     matrix = np.asarray(embedding_matrix, dtype="float32")
     if matrix.shape != (total_words, embedding_len):
         raise ValueError(
             f"embedding_matrix must have shape (total_words, embedding_len) = {(total_words, embedding_len)}, "
             f"got {matrix.shape}")
-    return layers.Embedding(total_words, embedding_len, trainable=trainable, name="embedding",
+    return layers.Embedding(total_words, embedding_len, trainable=trainable, name="embedding", mask_zero=mask_zero,
                             embeddings_initializer=keras.initializers.Constant(matrix))
 
 
@@ -90,17 +91,25 @@ class CellSentimentRNN(keras.Model):
 
 def layer_sentiment_rnn(kind: str = "simple", units: int = 64, *, num_layers: int = 2, total_words: int = 10000,
                         embedding_len: int = 100, dropout: float = 0.5, embedding_matrix=None,
-                        train_embedding: bool = True, maxlen: int | None = 80) -> keras.Sequential:
-    """The same classifier from ``SimpleRNN``/``LSTM``/``GRU`` layers (cuDNN-compatible defaults)."""
+                        train_embedding: bool = True, maxlen: int | None = 80, mask_zero: bool = False,
+                        bidirectional: bool = False) -> keras.Sequential:
+    """The same classifier from ``SimpleRNN``/``LSTM``/``GRU`` layers (cuDNN-compatible defaults).
+
+    Beyond the textbook: ``mask_zero=True`` lets the recurrent layers skip the padding id 0, and
+    ``bidirectional=True`` wraps every recurrent layer in ``layers.Bidirectional`` (the review is
+    read in both directions; the final states are concatenated).
+    """
     kind = _check_kind(kind)
     units = _check_int("units", units)
     num_layers = _check_int("num_layers", num_layers)
     stack = [layers.Input((maxlen,), dtype="int32"),
-             _embedding(total_words, embedding_len, embedding_matrix, train_embedding)]
+             _embedding(total_words, embedding_len, embedding_matrix, train_embedding, mask_zero)]
     for i in range(num_layers):
-        stack.append(LAYER_TYPES[kind](units, dropout=dropout, return_sequences=i < num_layers - 1))
+        rnn = LAYER_TYPES[kind](units, dropout=dropout, return_sequences=i < num_layers - 1)
+        stack.append(layers.Bidirectional(rnn) if bidirectional else rnn)
     stack += [layers.Dense(1, activation="sigmoid")]
-    return keras.Sequential(stack, name=f"layer_{kind}_rnn")
+    prefix = "bi" if bidirectional else "layer"
+    return keras.Sequential(stack, name=f"{prefix}_{kind}_rnn")
 
 
 # --------------------------------------------------------------------------- vocabulary and GloVe
