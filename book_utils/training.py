@@ -153,3 +153,119 @@ def evaluate(model, data, *, loss, metrics=None) -> dict:
     for x, y in data:
         step(x, y)
     return {"loss": float(mean.result()), **{k: float(m.result()) for k, m in metrics.items()}}
+
+
+# --------------------------------------------------------------------------- recipes for CPU training
+def warmup_cosine(peak_lr: float, total_steps: int, *, warmup_fraction: float = 0.15,
+                  start_fraction: float = 0.1):
+    """One-cycle style learning rate: linear warm-up to ``peak_lr``, then cosine decay to 0.
+
+    The warm-up takes ``warmup_fraction`` of ``total_steps`` and starts at
+    ``start_fraction * peak_lr``. Returns a ``keras.optimizers.schedules.CosineDecay``.
+    """
+    import keras
+
+    if isinstance(total_steps, bool) or not isinstance(total_steps, int) or total_steps < 1:
+        raise ValueError(f"total_steps must be a positive integer, got {total_steps!r}")
+    if not peak_lr > 0:
+        raise ValueError(f"peak_lr must be positive, got {peak_lr!r}")
+    if not 0 <= warmup_fraction < 1:
+        raise ValueError(f"warmup_fraction must be in [0, 1), got {warmup_fraction!r}")
+    warmup = int(round(total_steps * warmup_fraction))
+    return keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=peak_lr * start_fraction if warmup else peak_lr,
+        decay_steps=max(1, total_steps - warmup), alpha=0.0,
+        warmup_target=peak_lr if warmup else None, warmup_steps=warmup)
+
+
+def random_flip_crop(image, seed, pad: int = 4):
+    """Random horizontal flip plus a random crop of the image zero-padded by ``pad`` pixels.
+
+    ``image`` is one [h, w, c] image, ``seed`` a shape-[2] integer tensor: the ops are stateless,
+    so the same seed gives the same augmentation (reproducible under op determinism).
+    """
+    import tensorflow as tf
+
+    if isinstance(pad, bool) or not isinstance(pad, int) or pad < 0:
+        raise ValueError(f"pad must be a non-negative integer, got {pad!r}")
+    seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), num=2)
+    image = tf.image.stateless_random_flip_left_right(image, seed=seeds[0])
+    if pad:
+        shape = tf.shape(image)
+        padded = tf.pad(image, [[pad, pad], [pad, pad], [0, 0]])
+        image = tf.image.stateless_random_crop(padded, size=shape, seed=seeds[1])
+    return image
+
+
+def image_dataset(x, y, *, batch_size: int, map_fn=None, augment: bool = False, shuffle: bool = False,
+                  seed: int = 0, pad: int = 4):
+    """Image pipeline: map(preprocess) → cache → (shuffle) → (flip + pad-crop) → batch → prefetch.
+
+    Preprocessing runs once (the cache holds the result); the augmentation draws fresh random
+    flips and crops every epoch from a seeded stream, so a run is reproducible.
+    """
+    import tensorflow as tf
+
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    if len(x) != len(y):
+        raise ValueError(f"x has {len(x)} samples but y has {len(y)}; they must match")
+    ds = tf.data.Dataset.from_tensor_slices((x, y))
+    if map_fn is not None:
+        ds = ds.map(map_fn, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    ds = ds.cache()
+    if shuffle:
+        ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+    if augment:
+        def aug(xy, s):
+            return random_flip_crop(xy[0], s, pad), xy[1]
+
+        seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+        ds = tf.data.Dataset.zip((ds, seeds)).map(aug, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def bfloat16_is_fast() -> bool:
+    """True when this machine runs bfloat16 matmuls/convolutions natively.
+
+    That is a CPU with AMX-BF16 or AVX512-BF16 (read from /proc/cpuinfo) or a GPU of compute
+    capability 8.0 or newer. Elsewhere bfloat16 is emulated and slower than float32.
+    """
+    import tensorflow as tf
+
+    for gpu in tf.config.list_physical_devices("GPU"):
+        cc = tf.config.experimental.get_device_details(gpu).get("compute_capability", (0, 0))
+        return tuple(cc) >= (8, 0)
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            flags = f.read()
+    except OSError:
+        return False
+    return "amx_bf16" in flags or "avx512_bf16" in flags
+
+
+class dtype_policy:
+    """Context manager: Keras layers *created* inside use the dtype policy ``name``.
+
+    ``with dtype_policy("mixed_bfloat16"): model = cnn.resnet18(0.25)`` gives a model that
+    computes in bfloat16 but keeps float32 variables; the global policy is restored afterwards.
+    """
+
+    def __init__(self, name: str):
+        import keras
+
+        self.policy = keras.dtype_policies.get(name)  # raises ValueError for an unknown name
+        self._old = None
+
+    def __enter__(self):
+        import keras
+
+        self._old = keras.config.dtype_policy()
+        keras.config.set_dtype_policy(self.policy)
+        return self.policy
+
+    def __exit__(self, *exc):
+        import keras
+
+        keras.config.set_dtype_policy(self._old)
+        return False

@@ -92,3 +92,22 @@ def test_bn_demo():
     assert abs(d["running_mean"][-1] - 3) < 1.5
     with pytest.raises(ValueError, match="momentum"):
         wcnn.bn_demo(momentum=1.5)
+
+
+def test_vgg13_batch_norm_variant():
+    plain, bn = cnn.vgg13(width=0.125), cnn.vgg13(width=0.125, batch_norm=True)
+    for m in (plain, bn):
+        assert m(tf.zeros((2, 32, 32, 3)), training=False).shape == (2, 10)
+    channels = [cnn.scaled(f, 0.125) for f in cnn.VGG13_FILTERS for _ in range(2)]
+    # each of the 10 convolutions gets a BN layer with gamma and beta per channel
+    assert cnn.count_params(bn) - cnn.count_params(plain) == 2 * sum(channels)
+    conv = cnn.vgg13_conv(batch_norm=True)
+    conv.build((4, 32, 32, 3))
+    assert cnn.count_params(conv) == 9_404_992 + 2 * sum(cnn.scaled(f, 1) * 2 for f in cnn.VGG13_FILTERS)
+
+
+def test_matmul_peak_dtypes():
+    assert cnn.matmul_peak_gflops(n=128, repeats=2) > 0
+    assert cnn.matmul_peak_gflops(n=128, repeats=2, dtype="bfloat16") > 0
+    with pytest.raises(ValueError, match="dtype"):
+        cnn.matmul_peak_gflops(dtype="float16")

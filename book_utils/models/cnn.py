@@ -67,17 +67,23 @@ def lenet5(width: float = 1.0, *, batch_norm: bool = False, bn_dense: bool = Fal
 VGG13_FILTERS = (64, 128, 256, 512, 512)
 
 
-def vgg13_conv(width: float = 1.0) -> keras.Sequential:
-    """VGG13's convolution part: five units of 2 × Conv3×3(same, relu) + MaxPool(2, 2, same)."""
+def vgg13_conv(width: float = 1.0, *, batch_norm: bool = False) -> keras.Sequential:
+    """VGG13's convolution part: five units of 2 × Conv3×3(same, relu) + MaxPool(2, 2, same).
+
+    ``batch_norm=True`` gives the common VGG13-BN variant: Conv → BatchNormalization → ReLU
+    (same depth and channel counts; BN adds 4 numbers per channel, 2 of them trainable).
+    """
     stack = []
     for filters in VGG13_FILTERS:
         f = scaled(filters, width)
-        stack += [
-            layers.Conv2D(f, kernel_size=3, padding="same", activation="relu"),
-            layers.Conv2D(f, kernel_size=3, padding="same", activation="relu"),
-            layers.MaxPooling2D(pool_size=2, strides=2, padding="same"),
-        ]
-    return keras.Sequential(stack, name="vgg13_conv")
+        for _ in range(2):
+            if batch_norm:
+                stack += [layers.Conv2D(f, kernel_size=3, padding="same"),
+                          layers.BatchNormalization(), layers.ReLU()]
+            else:
+                stack.append(layers.Conv2D(f, kernel_size=3, padding="same", activation="relu"))
+        stack.append(layers.MaxPooling2D(pool_size=2, strides=2, padding="same"))
+    return keras.Sequential(stack, name="vgg13_bn_conv" if batch_norm else "vgg13_conv")
 
 
 def vgg13_fc(width: float = 1.0, num_classes: int = 10) -> keras.Sequential:
@@ -90,9 +96,10 @@ def vgg13_fc(width: float = 1.0, num_classes: int = 10) -> keras.Sequential:
     ], name="vgg13_fc")
 
 
-def vgg13(width: float = 1.0, num_classes: int = 10) -> keras.Sequential:
+def vgg13(width: float = 1.0, num_classes: int = 10, *, batch_norm: bool = False) -> keras.Sequential:
     """The two VGG13 parts in one model: conv part → Flatten ([b,1,1,c] → [b,c]) → FC part."""
-    return keras.Sequential([vgg13_conv(width), layers.Flatten(), vgg13_fc(width, num_classes)], name="vgg13")
+    return keras.Sequential([vgg13_conv(width, batch_norm=batch_norm), layers.Flatten(),
+                             vgg13_fc(width, num_classes)], name="vgg13_bn" if batch_norm else "vgg13")
 
 
 # --------------------------------------------------------------------------- ResNet (10.12, 10.14)
@@ -252,14 +259,19 @@ def forward_flops(model, input_shape) -> int:
     return int(info.total_float_ops)
 
 
-def matmul_peak_gflops(n: int = 1024, repeats: int = 10) -> float:
-    """Measured float32 matmul throughput of this machine (GFLOP/s), a practical peak to compare to."""
+def matmul_peak_gflops(n: int = 1024, repeats: int = 10, dtype: str = "float32") -> float:
+    """Measured matmul throughput of this machine (GFLOP/s), a practical peak to compare to.
+
+    ``dtype`` is ``"float32"`` (default) or ``"bfloat16"`` (the compute type of mixed_bfloat16).
+    """
     import time
 
     import tensorflow as tf
 
-    a = tf.random.stateless_normal((n, n), seed=(1, 2))
-    b = tf.random.stateless_normal((n, n), seed=(3, 4))
+    if dtype not in ("float32", "bfloat16"):
+        raise ValueError(f"dtype must be 'float32' or 'bfloat16', got {dtype!r}")
+    a = tf.cast(tf.random.stateless_normal((n, n), seed=(1, 2)), dtype)
+    b = tf.cast(tf.random.stateless_normal((n, n), seed=(3, 4)), dtype)
     mm = tf.function(lambda x, y: tf.matmul(x, y))
     mm(a, b).numpy()
     best = float("inf")

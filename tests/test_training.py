@@ -1,0 +1,70 @@
+"""Unit tests for the CPU training recipe helpers in book_utils.training."""
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from book_utils import training
+from book_utils.models import cnn
+
+
+def test_warmup_cosine_shape():
+    s = training.warmup_cosine(0.1, 100, warmup_fraction=0.2, start_fraction=0.1)
+    lrs = np.array([float(s(i)) for i in range(101)])
+    assert np.isclose(lrs[0], 0.01) and np.isclose(lrs[20], 0.1)
+    assert np.all(np.diff(lrs[:21]) > 0) and np.all(np.diff(lrs[20:]) <= 1e-9)
+    assert lrs[-1] < 1e-6
+    flat = training.warmup_cosine(0.5, 10, warmup_fraction=0)
+    assert np.isclose(float(flat(0)), 0.5)
+    with pytest.raises(ValueError, match="total_steps"):
+        training.warmup_cosine(0.1, 0)
+    with pytest.raises(ValueError, match="peak_lr"):
+        training.warmup_cosine(0.0, 10)
+    with pytest.raises(ValueError, match="warmup_fraction"):
+        training.warmup_cosine(0.1, 10, warmup_fraction=1.0)
+
+
+def test_random_flip_crop_is_seeded_and_shape_preserving():
+    img = tf.reshape(tf.range(8 * 8 * 3, dtype=tf.float32), (8, 8, 3))
+    a = training.random_flip_crop(img, tf.constant([1, 2]), pad=2)
+    b = training.random_flip_crop(img, tf.constant([1, 2]), pad=2)
+    assert a.shape == img.shape and np.array_equal(a.numpy(), b.numpy())
+    outs = {training.random_flip_crop(img, tf.constant([i, 0]), pad=2).numpy().tobytes() for i in range(12)}
+    assert len(outs) > 1
+    # pad=0 only flips: every output is the image or its mirror
+    c = training.random_flip_crop(img, tf.constant([3, 4]), pad=0).numpy()
+    assert np.array_equal(c, img.numpy()) or np.array_equal(c, img.numpy()[:, ::-1])
+    with pytest.raises(ValueError, match="pad"):
+        training.random_flip_crop(img, tf.constant([1, 2]), pad=-1)
+
+
+def test_image_dataset_batches_and_augments():
+    x = np.random.default_rng(0).integers(0, 255, (10, 8, 8, 3)).astype("uint8")
+    y = np.arange(10)
+
+    def prep(xi, yi):
+        return tf.cast(xi, tf.float32), yi
+
+    ds = training.image_dataset(x, y, batch_size=4, map_fn=prep, augment=True, shuffle=True)
+    first = [b for b in ds]
+    assert [b[0].shape[0] for b in first] == [4, 4, 2]
+    assert sorted(np.concatenate([b[1].numpy() for b in first]).tolist()) == list(range(10))
+    plain = training.image_dataset(x, y, batch_size=10, map_fn=prep)
+    xb, yb = next(iter(plain))
+    assert np.array_equal(xb.numpy(), x.astype("float32")) and np.array_equal(yb.numpy(), y)
+    with pytest.raises(ValueError, match="batch_size"):
+        training.image_dataset(x, y, batch_size=0)
+    with pytest.raises(ValueError, match="match"):
+        training.image_dataset(x, y[:3], batch_size=2)
+
+
+def test_dtype_policy_scope_and_bf16_probe():
+    before = keras.config.dtype_policy().name
+    with training.dtype_policy("mixed_bfloat16"):
+        model = cnn.resnet18(width=0.125)
+    assert keras.config.dtype_policy().name == before
+    out = model(tf.zeros((1, 32, 32, 3)), training=False)
+    assert out.shape == (1, 10) and model.trainable_variables[0].dtype == "float32"
+    with pytest.raises(ValueError):
+        training.dtype_policy("float13")
+    assert isinstance(training.bfloat16_is_fast(), bool)
