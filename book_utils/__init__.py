@@ -11,6 +11,35 @@ import os as _os
 
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # keep C++ runtime chatter out of stored outputs
 
+
+def _import_tensorflow_quietly():
+    """Import TensorFlow and Keras with the process's native stderr (fd 2) muted.
+
+    TF 2.21 writes absl "before InitializeLog" notices and the oneDNN banner straight to fd 2 while
+    its shared libraries load, ignoring ``TF_CPP_MIN_LOG_LEVEL``. In a Jupyter kernel that text may
+    or may not be captured into the first cell, which would make stored outputs and nbval re-runs
+    disagree at random. Only the import is muted; Python-level errors still propagate normally.
+    """
+    import sys
+
+    try:
+        sys.stderr.flush()
+        saved, devnull = _os.dup(2), _os.open(_os.devnull, _os.O_WRONLY)
+    except (OSError, ValueError, AttributeError):   # no real fd 2 (unusual embeddings): import as is
+        import keras  # noqa: F401
+        return
+    try:
+        _os.dup2(devnull, 2)
+        import tensorflow  # noqa: F401
+        import keras  # noqa: F401
+    finally:
+        _os.dup2(saved, 2)
+        _os.close(saved)
+        _os.close(devnull)
+
+
+_import_tensorflow_quietly()
+
 from . import config, data, device, plotting, tensors, training  # noqa: E402
 from . import models, widgets  # noqa: E402  (lazy packages)
 from .config import PROFILES, get_profile, profile_config, record_result, set_seed, setup  # noqa: E402

@@ -12,6 +12,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import sys
 import time
 from pathlib import Path
@@ -28,6 +29,27 @@ def collect_results(nb) -> list[dict]:
                 raw = data[RESULT_MIME]
                 results.append(json.loads(raw) if isinstance(raw, str) else dict(raw))
     return results
+
+
+# Native TensorFlow runtime notices (absl pre-init warning, C++ log lines such as
+# "I0000 00:00:1796… port.cc:153] oneDNN custom operations are on …"): noise, never results.
+_NATIVE_LOG_LINE = re.compile(
+    r"^(WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"
+    r"|[IWE]\d{4} [\d:.]+ +\d+ [\w.]+:\d+\] .*)$")
+
+
+def strip_native_logs(nb) -> int:
+    """Drop stderr stream outputs made only of native TF runtime log lines; return how many were dropped."""
+    dropped = 0
+    for cell in nb.cells:
+        outputs = cell.get("outputs", [])
+        keep = [o for o in outputs if not (
+            o.get("output_type") == "stream" and o.get("name") == "stderr"
+            and all(_NATIVE_LOG_LINE.match(line) for line in o.get("text", "").splitlines() if line.strip()))]
+        dropped += len(outputs) - len(keep)
+        if cell.cell_type == "code":
+            cell.outputs = keep
+    return dropped
 
 
 def execute_notebook(path, profile: str = "book", timeout: int = 3600) -> dict:
@@ -58,6 +80,7 @@ def execute_notebook(path, profile: str = "book", timeout: int = 3600) -> dict:
             os.environ.pop("BOOK_PROFILE", None)
         else:
             os.environ["BOOK_PROFILE"] = old_profile
+    strip_native_logs(nb)
     stamp = {
         "profile": profile,
         "tensorflow": tf.__version__,

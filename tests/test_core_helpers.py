@@ -146,3 +146,31 @@ def test_execute_stamps_metadata(tmp_path, monkeypatch):
         execute.execute_notebook(path, profile="huge")
     with pytest.raises(FileNotFoundError):
         execute.execute_notebook(tmp_path / "missing.ipynb")
+
+
+def test_strip_native_logs_only_drops_runtime_notices():
+    import nbformat
+
+    from book_utils import execute
+
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("import book_utils")
+    native = ("WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
+              "I0000 00:00:1796161475.613769   14181 port.cc:153] oneDNN custom operations are on.\n")
+    cell.outputs = [nbformat.v4.new_output("stream", name="stderr", text=native),
+                    nbformat.v4.new_output("stream", name="stderr", text="UserWarning: a real warning\n"),
+                    nbformat.v4.new_output("stream", name="stdout", text=native)]
+    nb.cells.append(cell)
+    assert execute.strip_native_logs(nb) == 1
+    assert [o.name for o in cell.outputs] == ["stderr", "stdout"]
+    assert "real warning" in cell.outputs[0].text
+
+
+def test_import_leaves_native_stderr_working():
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", "import book_utils, os; os.write(2, b'native-ok')"],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0 and out.stderr.endswith("native-ok")
+    assert "InitializeLog" not in out.stderr and "oneDNN" not in out.stderr
