@@ -233,7 +233,9 @@ def bfloat16_is_fast() -> bool:
     """
     import tensorflow as tf
 
-    for gpu in tf.config.list_physical_devices("GPU"):
+    from .device import list_gpus
+
+    for gpu in list_gpus():
         cc = tf.config.experimental.get_device_details(gpu).get("compute_capability", (0, 0))
         return tuple(cc) >= (8, 0)
     try:
