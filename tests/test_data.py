@@ -143,3 +143,23 @@ def test_real_auto_mpg_imdb_glove(profile):
     assert len(word_index) == 88584
     glove = bu.data.load_glove(max_words=1000)
     assert len(glove) == 1000 and glove["the"].shape == (50,)
+
+
+def test_prepare_rejects_unknown_names():
+    with pytest.raises(ValueError, match="unknown dataset.*imagenet"):
+        data.prepare(["imagenet"])
+
+
+def test_prepare_without_data_raises_dataset_unavailable(no_data, profile):
+    profile("book")
+    with pytest.raises(bu.DatasetUnavailable):
+        data.prepare(["mnist"])
+
+
+@NEEDS_MIRROR
+def test_prepare_warms_the_cache(profile, monkeypatch, tmp_path):
+    profile("book")
+    monkeypatch.setenv("BOOK_CACHE_DIR", str(tmp_path / "cache"))
+    times = data.prepare(["pokemon", "mnist"])
+    assert set(times) == {"pokemon", "mnist"} and all(t >= 0 for t in times.values())
+    assert any(p.name.startswith("pokemon-") for p in (tmp_path / "cache").iterdir())  # extracted once

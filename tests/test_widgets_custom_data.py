@@ -47,3 +47,44 @@ def test_widgets_build():
     assert box.children
     box = cdw.pipeline_explorer([image(), image()], ["x", "y"], size=32)
     assert box.children
+
+
+@pytest.fixture(scope="module")
+def densenet():
+    import keras
+    return keras.applications.DenseNet121(weights=None, include_top=False, input_shape=(32, 32, 3))
+
+
+def test_freeze_depth_table_is_monotone(densenet):
+    rows = cdw.freeze_depth_table(densenet)
+    assert [r["k"] for r in rows] == [0, 1, 2, 3, 4]
+    assert rows[0]["trainable"] == 0
+    trainable = [r["trainable"] for r in rows]
+    assert trainable == sorted(trainable) and len(set(trainable)) == 5
+    total = {r["trainable"] + r["non_trainable"] for r in rows}
+    assert len(total) == 1                                   # only the split moves
+    size = lambda layer: sum(int(np.prod(w.shape)) for w in layer.weights if "moving" not in w.path)
+    everything = sum(size(layer) for layer in densenet.layers)
+    stem = sum(size(layer) for layer in densenet.layers if layer.name.startswith("conv1"))
+    assert rows[4]["trainable"] == everything - stem > 0     # k = 4 unfreezes everything but the stem
+    assert densenet.trainable_weights == []                  # left frozen
+
+
+def test_freeze_depth_bad_input(densenet):
+    from book_utils.models import transfer
+    with pytest.raises(ValueError, match="0–4"):
+        transfer.unfreeze_last_blocks(densenet, 5)
+    with pytest.raises(TypeError, match="DenseNet"):
+        transfer.unfreeze_last_blocks("densenet", 1)
+    with pytest.raises(ValueError, match="not a layer name"):
+        transfer.densenet_block_of("dense_7")
+    assert transfer.densenet_block_of("conv3_block2_1_conv") == 2
+    assert transfer.densenet_block_of("pool4_conv") == 3
+
+
+def test_freeze_depth_widget_builds(densenet):
+    pytest.importorskip("ipywidgets")
+    box = cdw.freeze_depth_explorer(densenet)
+    slider, readout = box.children
+    slider.value = 3
+    assert "可训练" in readout.value and densenet.trainable_weights

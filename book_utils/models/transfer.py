@@ -156,3 +156,42 @@ def trainable_summary(model) -> dict:
 
     counts = zoo.count_params(model)
     return {"trainable": counts["trainable"], "non_trainable": counts["non_trainable"]}
+
+
+def densenet_block_of(layer_name: str) -> int:
+    """Which part of a ``keras.applications`` DenseNet a layer belongs to: 0 = stem, 1–4 = dense block.
+
+    DenseNet layer names follow ``conv1/…``/``pool1`` (stem), ``conv{2..5}_block{i}_…`` (dense block
+    1–4) and ``pool{2..4}_…`` (the transition layer *after* dense block 1–3); the final ``bn`` /
+    ``relu`` belong to the last block.
+    """
+    import re
+
+    if not isinstance(layer_name, str):
+        raise TypeError(f"layer_name must be a string, got {type(layer_name).__name__}")
+    if layer_name.startswith(("conv1", "pool1", "zero_padding2d", "input")):
+        return 0
+    m = re.match(r"(conv|pool)([2-5])_", layer_name)
+    if m:
+        return int(m.group(2)) - 1
+    if layer_name in ("bn", "relu", "avg_pool", "max_pool"):
+        return 4
+    raise ValueError(f"{layer_name!r} is not a layer name of a keras.applications DenseNet "
+                     "(expected conv1…, pool1, conv2_block…–conv5_block…, pool2_…–pool4_…, bn, relu)")
+
+
+def unfreeze_last_blocks(backbone, k: int) -> dict:
+    """Freeze a DenseNet ``backbone`` except its last ``k`` dense blocks (``k`` in 0–4; 4 = all but the stem).
+
+    Returns :func:`trainable_summary` of the backbone after the change. Only the ``trainable`` flags
+    change — no training happens — so a widget can show the parameter split of every choice.
+    """
+    if isinstance(k, bool) or not isinstance(k, numbers.Integral) or not 0 <= k <= 4:
+        raise ValueError(f"k (number of last dense blocks to unfreeze) must be an integer in 0–4, got {k!r}")
+    if not isinstance(backbone, keras.Model):
+        raise TypeError(f"backbone must be a keras.applications DenseNet model, got {type(backbone).__name__}")
+    blocks = [densenet_block_of(layer.name) for layer in backbone.layers]
+    backbone.trainable = True
+    for layer, block in zip(backbone.layers, blocks):
+        layer.trainable = block > 4 - k
+    return trainable_summary(backbone)

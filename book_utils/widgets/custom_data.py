@@ -176,3 +176,42 @@ def split_inspector(labels, class_names, *, min_val: int = 20):
     val.observe(redraw, names="value")
     redraw()
     return W.VBox([W.HBox([train, val]), picture, note])
+
+
+# ----------------------------------------------------------------------------- freeze depth
+def freeze_depth_table(backbone) -> list[dict]:
+    """Trainable / non-trainable parameters of a DenseNet backbone for k = 0…4 unfrozen last dense blocks.
+
+    Leaves ``backbone`` fully frozen (k = 0) afterwards.
+    """
+    from book_utils.models import transfer
+
+    rows = [dict(k=k, **transfer.unfreeze_last_blocks(backbone, k)) for k in range(5)]
+    transfer.unfreeze_last_blocks(backbone, 0)
+    return rows
+
+
+def freeze_depth_explorer(backbone):
+    """A ``SelectionSlider`` over how many of the last dense blocks to unfreeze, with a live parameter readout.
+
+    No training runs: the slider only flips ``trainable`` flags and counts parameters.
+    """
+    import ipywidgets as W
+
+    from book_utils.models import transfer
+
+    labels = {0: "全部冻结", 1: "解冻最后 1 个块", 2: "解冻最后 2 个块", 3: "解冻最后 3 个块", 4: "只冻结 stem"}
+    slider = W.SelectionSlider(options=[(v, k) for k, v in labels.items()], value=0, description="冻结深度",
+                               layout=W.Layout(width="420px"), style={"description_width": "initial"})
+    readout = W.HTML()
+
+    def redraw(*_):
+        s = transfer.unfreeze_last_blocks(backbone, slider.value)
+        total = s["trainable"] + s["non_trainable"]
+        bar = int(round(40 * s["trainable"] / total))
+        readout.value = (f"<code>{'█' * bar}{'░' * (40 - bar)}</code><br>"
+                         f"可训练 {s['trainable']:,}（{s['trainable'] / total:.1%}）　不可训练 {s['non_trainable']:,}")
+
+    slider.observe(redraw, names="value")
+    redraw()
+    return W.VBox([slider, readout])
