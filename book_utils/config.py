@@ -41,6 +41,18 @@ ENVIRONMENT: dict = {}
 RESULTS: list[dict] = []
 
 
+def check_int(name: str, value, low: int = 1, high: int | None = None) -> int:
+    """``value`` as an ``int``; otherwise a ValueError naming ``name``, the value and the accepted range.
+
+    Booleans are rejected (``True`` is an ``int`` in Python, never a sensible size or count).
+    """
+    if (isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low
+            or (high is not None and value > high)):
+        accepted = f"in [{low}, {high}]" if high is not None else f">= {low}"
+        raise ValueError(f"{name} must be an integer {accepted}, got {value!r}")
+    return int(value)
+
+
 def setup(seed: int = 42, *, precision: int = 4, quiet: bool = False) -> None:
     """Prepare a chapter: seeds, deterministic ops, print precision, plot style, banner.
 

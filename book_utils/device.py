@@ -1,7 +1,9 @@
-"""Device discovery: GPUs, memory growth, opt-in mixed precision, banner."""
+"""Device discovery: GPUs, memory growth, opt-in mixed precision, the bfloat16 probe, banner."""
 from __future__ import annotations
 
 import os
+
+from book_utils.config import check_int
 
 _CONFIGURED: str | None = None
 
@@ -63,10 +65,11 @@ def best_device() -> str:
 
 
 MATMUL_SHAPES = ("vector", "square")
+MATMUL_DTYPES = ("float32", "float16", "bfloat16")
 
 
 def time_matmul(n: int, device: str = "/CPU:0", *, shape: str = "vector", number: int = 10,
-                repeat: int = 3) -> float:
+                repeat: int = 3, dtype: str = "float32") -> float:
     """Seconds for ``number`` matrix products on ``device`` (after one warm-up call).
 
     The measurement is repeated ``repeat`` times and the fastest is returned, the usual way to
@@ -74,25 +77,26 @@ def time_matmul(n: int, device: str = "/CPU:0", *, shape: str = "vector", number
 
     ``shape="vector"`` multiplies [1, n] @ [n, 1] as the textbook does; ``"square"`` multiplies
     [n, n] @ [n, n]. Each timed call fetches the result (``.numpy()``) so asynchronous GPU kernels
-    are included in the time.
+    are included in the time. ``dtype`` is the operands' type (``"float32"``, ``"float16"`` or
+    ``"bfloat16"``).
     """
     import timeit
 
     import tensorflow as tf
 
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"n must be a positive integer, got {n!r}")
+    check_int("n", n)
     if shape not in MATMUL_SHAPES:
         raise ValueError(f"shape must be one of {MATMUL_SHAPES}, got {shape!r}")
-    for name, value in (("number", number), ("repeat", repeat)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    check_int("number", number)
+    check_int("repeat", repeat)
+    if dtype not in MATMUL_DTYPES:
+        raise ValueError(f"dtype must be one of {MATMUL_DTYPES}, got {dtype!r}")
     kind = device.split(":")[0].strip("/").upper()
     if kind == "GPU" and not has_gpu():
         raise ValueError(f"device {device!r} requested but this machine has no GPU; use '/CPU:0'")
     with tf.device(device):
-        a = tf.random.normal([1, n] if shape == "vector" else [n, n])
-        b = tf.random.normal([n, 1] if shape == "vector" else [n, n])
+        a = tf.cast(tf.random.normal([1, n] if shape == "vector" else [n, n]), dtype)
+        b = tf.cast(tf.random.normal([n, 1] if shape == "vector" else [n, n]), dtype)
 
     def run():
         with tf.device(device):
@@ -100,3 +104,50 @@ def time_matmul(n: int, device: str = "/CPU:0", *, shape: str = "vector", number
 
     run()  # warm-up: kernel loading and memory allocation are not part of the measurement
     return min(timeit.repeat(run, number=number, repeat=repeat))
+
+
+def bfloat16_is_fast() -> bool:
+    """True when this machine runs bfloat16 matmuls/convolutions natively.
+
+    That is a CPU with AMX-BF16 or AVX512-BF16 (read from /proc/cpuinfo) or a GPU of compute
+    capability 8.0 or newer. Elsewhere bfloat16 is emulated and slower than float32.
+    """
+    import tensorflow as tf
+
+    for gpu in list_gpus():
+        cc = tf.config.experimental.get_device_details(gpu).get("compute_capability", (0, 0))
+        return tuple(cc) >= (8, 0)
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            flags = f.read()
+    except OSError:
+        return False
+    return "amx_bf16" in flags or "avx512_bf16" in flags
+
+
+class dtype_policy:
+    """Context manager: Keras layers *created* inside use the dtype policy ``name``.
+
+    ``with dtype_policy("mixed_bfloat16"): model = cnn.resnet18(0.25)`` gives a model that
+    computes in bfloat16 but keeps float32 variables; the global policy is restored afterwards.
+    """
+
+    def __init__(self, name: str):
+        import keras
+
+        self.policy = keras.dtype_policies.get(name)  # raises ValueError for an unknown name
+        self._old = None
+
+    def __enter__(self):
+        import keras
+
+        self._old = keras.config.dtype_policy()
+        keras.config.set_dtype_policy(self.policy)
+        return self.policy
+
+    def __exit__(self, *exc):
+        import keras
+
+        keras.config.set_dtype_policy(self._old)
+        return False
+

@@ -4,6 +4,8 @@ from __future__ import annotations
 import sys
 import time
 
+from book_utils.config import check_int
+
 
 class Timer:
     """Context manager measuring wall time: ``with Timer() as t: ...; t.seconds``."""
@@ -94,8 +96,7 @@ def fit(model, train_data, *, loss, optimizer, epochs: int, validation_data=None
     import keras
     import tensorflow as tf
 
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
+    check_int("epochs", epochs)
     if not hasattr(train_data, "element_spec"):
         raise TypeError("train_data must be a batched tf.data.Dataset of (x, y); see bu.data.make_dataset")
     optimizer = keras.optimizers.get(optimizer) if isinstance(optimizer, str) else optimizer
@@ -165,8 +166,7 @@ def warmup_cosine(peak_lr: float, total_steps: int, *, warmup_fraction: float = 
     """
     import keras
 
-    if isinstance(total_steps, bool) or not isinstance(total_steps, int) or total_steps < 1:
-        raise ValueError(f"total_steps must be a positive integer, got {total_steps!r}")
+    check_int("total_steps", total_steps)
     if not peak_lr > 0:
         raise ValueError(f"peak_lr must be positive, got {peak_lr!r}")
     if not 0 <= warmup_fraction < 1:
@@ -186,8 +186,7 @@ def random_flip_crop(image, seed, pad: int = 4):
     """
     import tensorflow as tf
 
-    if isinstance(pad, bool) or not isinstance(pad, int) or pad < 0:
-        raise ValueError(f"pad must be a non-negative integer, got {pad!r}")
+    check_int("pad", pad, 0)
     seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), num=2)
     image = tf.image.stateless_random_flip_left_right(image, seed=seeds[0])
     if pad:
@@ -206,8 +205,7 @@ def image_dataset(x, y, *, batch_size: int, map_fn=None, augment: bool = False, 
     """
     import tensorflow as tf
 
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    check_int("batch_size", batch_size)
     if len(x) != len(y):
         raise ValueError(f"x has {len(x)} samples but y has {len(y)}; they must match")
     ds = tf.data.Dataset.from_tensor_slices((x, y))
@@ -223,51 +221,3 @@ def image_dataset(x, y, *, batch_size: int, map_fn=None, augment: bool = False, 
         seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
         ds = tf.data.Dataset.zip((ds, seeds)).map(aug, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
-
-
-def bfloat16_is_fast() -> bool:
-    """True when this machine runs bfloat16 matmuls/convolutions natively.
-
-    That is a CPU with AMX-BF16 or AVX512-BF16 (read from /proc/cpuinfo) or a GPU of compute
-    capability 8.0 or newer. Elsewhere bfloat16 is emulated and slower than float32.
-    """
-    import tensorflow as tf
-
-    from .device import list_gpus
-
-    for gpu in list_gpus():
-        cc = tf.config.experimental.get_device_details(gpu).get("compute_capability", (0, 0))
-        return tuple(cc) >= (8, 0)
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            flags = f.read()
-    except OSError:
-        return False
-    return "amx_bf16" in flags or "avx512_bf16" in flags
-
-
-class dtype_policy:
-    """Context manager: Keras layers *created* inside use the dtype policy ``name``.
-
-    ``with dtype_policy("mixed_bfloat16"): model = cnn.resnet18(0.25)`` gives a model that
-    computes in bfloat16 but keeps float32 variables; the global policy is restored afterwards.
-    """
-
-    def __init__(self, name: str):
-        import keras
-
-        self.policy = keras.dtype_policies.get(name)  # raises ValueError for an unknown name
-        self._old = None
-
-    def __enter__(self):
-        import keras
-
-        self._old = keras.config.dtype_policy()
-        keras.config.set_dtype_policy(self.policy)
-        return self.policy
-
-    def __exit__(self, *exc):
-        import keras
-
-        keras.config.set_dtype_policy(self._old)
-        return False

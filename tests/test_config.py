@@ -72,3 +72,16 @@ def test_record_result(profile, capsys):
         bu.record_result("x", "high")
     with pytest.raises(ValueError, match="not finite"):
         bu.record_result("x", float("nan"))
+
+
+def test_check_int_accepts_integers_and_names_the_range():
+    import numpy as np
+
+    from book_utils.config import check_int
+    assert check_int("n", 3) == 3 and check_int("n", np.int64(0), 0) == 0 and check_int("k", 4, 0, 4) == 4
+    for bad, match in [(True, "n must be an integer >= 1, got True"), (0, ">= 1, got 0"), (2.5, "got 2.5"),
+                       ("3", "got '3'")]:
+        with pytest.raises(ValueError, match=match):
+            check_int("n", bad)
+    with pytest.raises(ValueError, match=r"k must be an integer in \[0, 4\], got 5"):
+        check_int("k", 5, 0, 4)

@@ -116,8 +116,11 @@ def test_device_helpers():
     assert bu.device.time_matmul(8, shape="square", number=2, repeat=1) > 0
     with pytest.raises(ValueError, match="shape"):
         bu.device.time_matmul(8, shape="cube")
-    with pytest.raises(ValueError, match="positive integer"):
+    with pytest.raises(ValueError, match="n must be an integer >= 1"):
         bu.device.time_matmul(0)
+    with pytest.raises(ValueError, match="dtype"):
+        bu.device.time_matmul(8, dtype="int8")
+    assert bu.device.time_matmul(8, shape="square", number=1, repeat=1, dtype="bfloat16") > 0
     if not bu.device.has_gpu():
         with pytest.raises(ValueError, match="no GPU"):
             bu.device.time_matmul(8, "/GPU:0")
@@ -174,3 +177,15 @@ def test_import_leaves_native_stderr_working():
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0 and out.stderr.endswith("native-ok")
     assert "InitializeLog" not in out.stderr and "oneDNN" not in out.stderr
+
+
+def test_dtype_policy_scope_and_bf16_probe():
+    before = keras.config.dtype_policy().name
+    with bu.device.dtype_policy("mixed_bfloat16"):
+        model = bu.models.cnn.resnet18(width=0.125)
+    assert keras.config.dtype_policy().name == before
+    out = model(tf.zeros((1, 32, 32, 3)), training=False)
+    assert out.shape == (1, 10) and model.trainable_variables[0].dtype == "float32"
+    with pytest.raises(ValueError):
+        bu.device.dtype_policy("float13")
+    assert isinstance(bu.device.bfloat16_is_fast(), bool)

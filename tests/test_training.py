@@ -56,15 +56,3 @@ def test_image_dataset_batches_and_augments():
         training.image_dataset(x, y, batch_size=0)
     with pytest.raises(ValueError, match="match"):
         training.image_dataset(x, y[:3], batch_size=2)
-
-
-def test_dtype_policy_scope_and_bf16_probe():
-    before = keras.config.dtype_policy().name
-    with training.dtype_policy("mixed_bfloat16"):
-        model = cnn.resnet18(width=0.125)
-    assert keras.config.dtype_policy().name == before
-    out = model(tf.zeros((1, 32, 32, 3)), training=False)
-    assert out.shape == (1, 10) and model.trainable_variables[0].dtype == "float32"
-    with pytest.raises(ValueError):
-        training.dtype_policy("float13")
-    assert isinstance(training.bfloat16_is_fast(), bool)

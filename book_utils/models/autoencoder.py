@@ -5,18 +5,11 @@ through :func:`flatten_images`) and output **logits**; ``tf.sigmoid`` turns them
 """
 from __future__ import annotations
 
-import numbers
-
 import keras
 import numpy as np
 import tensorflow as tf
 from keras import layers
-
-
-def _check_int(name, value, low=1):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    return int(value)
+from book_utils.config import check_int as _check_int
 
 
 def flatten_images(x) -> np.ndarray:

@@ -262,21 +262,12 @@ def forward_flops(model, input_shape) -> int:
 def matmul_peak_gflops(n: int = 1024, repeats: int = 10, dtype: str = "float32") -> float:
     """Measured matmul throughput of this machine (GFLOP/s), a practical peak to compare to.
 
+    The fastest of ``repeats`` single [n, n] @ [n, n] products (:func:`book_utils.device.time_matmul`);
     ``dtype`` is ``"float32"`` (default) or ``"bfloat16"`` (the compute type of mixed_bfloat16).
     """
-    import time
-
-    import tensorflow as tf
+    from book_utils import device
 
     if dtype not in ("float32", "bfloat16"):
         raise ValueError(f"dtype must be 'float32' or 'bfloat16', got {dtype!r}")
-    a = tf.cast(tf.random.stateless_normal((n, n), seed=(1, 2)), dtype)
-    b = tf.cast(tf.random.stateless_normal((n, n), seed=(3, 4)), dtype)
-    mm = tf.function(lambda x, y: tf.matmul(x, y))
-    mm(a, b).numpy()
-    best = float("inf")
-    for _ in range(repeats):
-        t = time.perf_counter()
-        mm(a, b).numpy()
-        best = min(best, time.perf_counter() - t)
-    return 2 * n ** 3 / best / 1e9
+    seconds = device.time_matmul(n, shape="square", number=1, repeat=repeats, dtype=dtype)
+    return 2 * n ** 3 / seconds / 1e9

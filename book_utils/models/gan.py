@@ -3,15 +3,8 @@ small 1-D/2-D toy GANs, and classifier-based sample-quality scores.
 """
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
-
-
-def _check_int(name, value, low=1):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        raise ValueError(f"{name} must be an integer ≥ {low}, got {value!r}")
-    return int(value)
+from book_utils.config import check_int as _check_int
 
 
 def _doublings(image_size):

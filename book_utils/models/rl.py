@@ -11,16 +11,12 @@ import queue
 import threading
 
 import numpy as np
+from book_utils.config import check_int as _check_int
 
 ENV_ID = "CartPole-v1"
 
 
 # --------------------------------------------------------------------------- helpers
-
-def _check_int(name, value, low=1):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        raise ValueError(f"{name} must be an integer ≥ {low}, got {value!r}")
-    return int(value)
 
 
 def _check_prob(name, value, low=0.0, high=1.0):

@@ -10,12 +10,11 @@ Both output the probability that a review is positive (shape ``[batch, 1]``).
 """
 from __future__ import annotations
 
-import numbers
-
 import keras
 import numpy as np
 import tensorflow as tf
 from keras import layers
+from book_utils.config import check_int as _check_int
 
 CELL_TYPES = {"simple": layers.SimpleRNNCell, "lstm": layers.LSTMCell, "gru": layers.GRUCell}
 LAYER_TYPES = {"simple": layers.SimpleRNN, "lstm": layers.LSTM, "gru": layers.GRU}
@@ -26,12 +25,6 @@ def _check_kind(kind) -> str:
     if not isinstance(kind, str) or kind.lower() not in CELL_TYPES:
         raise ValueError(f"kind must be one of {sorted(CELL_TYPES)}, got {kind!r}")
     return kind.lower()
-
-
-def _check_int(name, value, low=1):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    return int(value)
 
 
 def _embedding(total_words, embedding_len, embedding_matrix, trainable, mask_zero=False):

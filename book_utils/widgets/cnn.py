@@ -8,6 +8,7 @@ import io
 import numbers
 
 import numpy as np
+from book_utils.config import check_int as _check_int
 
 
 def _fig_png(fig) -> bytes:
@@ -93,12 +94,6 @@ def kernel_editor(image, preset: str = "sharpen"):
 
 
 # ----------------------------------------------------------------------------- conv arithmetic
-def _check_int(name, value, minimum):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
 def conv_output_size(i: int, k: int, s: int = 1, p: int = 0, d: int = 1, *, transposed: bool = False) -> dict:
     """Output size of a convolution (or transposed convolution) along one axis, with the formula.
 

@@ -5,16 +5,8 @@ ipywidgets wrappers (``poly_capacity_lab``, ``regularisation_dashboard``).
 """
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
-
-
-def _check_int(name, value, lo, hi=None):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < lo or (hi is not None and value > hi):
-        rng = f"[{lo}, {hi}]" if hi is not None else f">= {lo}"
-        raise ValueError(f"{name} must be an integer {rng}, got {value!r}")
-    return int(value)
+from book_utils.config import check_int as _check_int
 
 
 def sine_data(n: int = 120, noise: float = 1.0, seed: int = 0, freq: float = 1.2):
