@@ -542,4 +542,3 @@ def prepare(names=None) -> dict:
         WARMUP[name]()
         times[name] = round(time.perf_counter() - t0, 1)
     return times
-

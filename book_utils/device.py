@@ -150,4 +150,3 @@ class dtype_policy:
 
         keras.config.set_dtype_policy(self._old)
         return False
-

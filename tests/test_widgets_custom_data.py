@@ -72,7 +72,7 @@ def test_freeze_depth_table_is_monotone(densenet):
 
 def test_freeze_depth_bad_input(densenet):
     from book_utils.models import transfer
-    with pytest.raises(ValueError, match="0–4"):
+    with pytest.raises(ValueError, match=r"in \[0, 4\], got 5"):
         transfer.unfreeze_last_blocks(densenet, 5)
     with pytest.raises(TypeError, match="DenseNet"):
         transfer.unfreeze_last_blocks("densenet", 1)

@@ -18,6 +18,8 @@ from pathlib import Path
 import keras
 from keras import layers
 
+from book_utils.config import check_int
+
 # name -> (weight file name that Keras caches, keras.applications constructor name)
 PRETRAINED = {
     "densenet121": ("densenet121_weights_tf_dim_ordering_tf_kernels_notop.h5", "DenseNet121"),
@@ -186,8 +188,7 @@ def unfreeze_last_blocks(backbone, k: int) -> dict:
     Returns :func:`trainable_summary` of the backbone after the change. Only the ``trainable`` flags
     change — no training happens — so a widget can show the parameter split of every choice.
     """
-    if isinstance(k, bool) or not isinstance(k, numbers.Integral) or not 0 <= k <= 4:
-        raise ValueError(f"k (number of last dense blocks to unfreeze) must be an integer in 0–4, got {k!r}")
+    check_int("k (number of last dense blocks to unfreeze)", k, 0, 4)
     if not isinstance(backbone, keras.Model):
         raise TypeError(f"backbone must be a keras.applications DenseNet model, got {type(backbone).__name__}")
     blocks = [densenet_block_of(layer.name) for layer in backbone.layers]
