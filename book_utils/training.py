@@ -105,38 +105,30 @@ def fit(model, train_data, *, loss, optimizer, epochs: int, validation_data=None
         x_spec = train_data.element_spec[0]
         model(tf.zeros([1, *x_spec.shape[1:]], dtype=x_spec.dtype))
     optimizer.build(model.trainable_variables)
-    val_metrics = {k: _clone_metric(m) for k, m in metrics.items()}
-    mean_loss, mean_val_loss = keras.metrics.Mean(), keras.metrics.Mean()
+    mean_loss = keras.metrics.Mean()
     train_step = make_train_step(model, loss, optimizer, metrics, loss_tracker=mean_loss, jit_compile=jit_compile)
-    eval_step = make_eval_step(model, loss, val_metrics, loss_tracker=mean_val_loss)
+    evaluator = _evaluator(model, loss, metrics) if validation_data is not None else None
 
     @tf.function
     def train_epoch(dataset):  # the whole epoch is one graph: no Python work per batch
         for x, y in dataset:
             train_step(x, y)
 
-    @tf.function
-    def eval_epoch(dataset):
-        for x, y in dataset:
-            eval_step(x, y)
-
     history: dict[str, list[float]] = {"loss": [], **{k: [] for k in metrics}}
     if validation_data is not None:
         history.update({"val_loss": [], **{f"val_{k}": [] for k in metrics}})
     history["time"] = []
     for epoch in range(1, epochs + 1):
-        for m in (mean_loss, mean_val_loss, *metrics.values(), *val_metrics.values()):
+        for m in (mean_loss, *metrics.values()):
             m.reset_state()
         with Timer() as t:
             train_epoch(train_data)
         history["loss"].append(float(mean_loss.result()))
         for k, m in metrics.items():
             history[k].append(float(m.result()))
-        if validation_data is not None:
-            eval_epoch(validation_data)
-            history["val_loss"].append(float(mean_val_loss.result()))
-            for k, m in val_metrics.items():
-                history[f"val_{k}"].append(float(m.result()))
+        if evaluator is not None:
+            for k, v in evaluator(validation_data).items():
+                history[f"val_{k}"].append(v)
         history["time"].append(t.seconds)
         if verbose:
             parts = [f"{k}={v[-1]:.4f}" for k, v in history.items() if k != "time"]
@@ -144,16 +136,64 @@ def fit(model, train_data, *, loss, optimizer, epochs: int, validation_data=None
     return history
 
 
-def evaluate(model, data, *, loss, metrics=None) -> dict:
-    """Mean loss and metrics of ``model`` over a batched dataset, with a compiled step."""
-    import keras
+class _Evaluator:
+    """One compiled evaluation pass (the whole dataset loop is one graph) with its own metric objects."""
 
-    metrics = {k: _clone_metric(m) for k, m in dict(metrics or {}).items()}
-    mean = keras.metrics.Mean()
-    step = make_eval_step(model, loss, metrics, loss_tracker=mean)
-    for x, y in data:
-        step(x, y)
-    return {"loss": float(mean.result()), **{k: float(m.result()) for k, m in metrics.items()}}
+    def __init__(self, model, loss, metrics):
+        import keras
+        import tensorflow as tf
+
+        self.metrics = {k: _clone_metric(m) for k, m in metrics.items()}
+        self.mean = keras.metrics.Mean()
+        step = make_eval_step(model, loss, self.metrics, loss_tracker=self.mean)
+
+        @tf.function
+        def run(dataset):
+            for x, y in dataset:
+                step(x, y)
+
+        self.run = run
+
+    def __call__(self, data) -> dict:
+        for m in (self.mean, *self.metrics.values()):
+            m.reset_state()
+        self.run(data)
+        return {"loss": float(self.mean.result()), **{k: float(m.result()) for k, m in self.metrics.items()}}
+
+
+def _spec_key(obj):
+    """Losses/metrics with the same class and configuration compute the same thing (else: identity)."""
+    try:
+        return type(obj).__qualname__, repr(sorted(obj.get_config().items()))
+    except (AttributeError, NotImplementedError, TypeError):
+        return "id", id(obj)
+
+
+def _evaluator(model, loss, metrics) -> _Evaluator:
+    """The model's evaluator for this loss and these metrics, built once and kept on the model.
+
+    ``fit`` (its per-epoch validation) and ``evaluate`` share it, so a model's evaluation graph is
+    traced once per dataset signature instead of once per call: on a CPU every trace of a deep or
+    unrolled model costs seconds.
+    """
+    cache = model.__dict__.get("_book_evaluators")
+    if cache is None:
+        cache = {}
+        object.__setattr__(model, "_book_evaluators", cache)   # bypass Keras attribute tracking
+    key = (_spec_key(_get_loss(loss)), tuple((k, _spec_key(m)) for k, m in sorted(metrics.items())))
+    if key not in cache:
+        cache[key] = _Evaluator(model, loss, metrics)
+    return cache[key]
+
+
+def evaluate(model, data, *, loss, metrics=None) -> dict:
+    """Mean loss and metrics of ``model`` over a batched ``tf.data.Dataset``, compiled.
+
+    The compiled pass is shared with ``fit``'s validation for the same model, loss and metrics.
+    """
+    if not hasattr(data, "element_spec"):
+        raise TypeError("data must be a batched tf.data.Dataset of (x, y); see bu.data.make_dataset")
+    return _evaluator(model, loss, dict(metrics or {}))(data)
 
 
 # --------------------------------------------------------------------------- recipes for CPU training

@@ -56,3 +56,27 @@ def test_image_dataset_batches_and_augments():
         training.image_dataset(x, y, batch_size=0)
     with pytest.raises(ValueError, match="match"):
         training.image_dataset(x, y[:3], batch_size=2)
+
+
+def test_fit_and_evaluate_share_one_compiled_evaluation():
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(96, 4)).astype("float32"), rng.integers(0, 2, (96, 1)).astype("float32")
+    val = tf.data.Dataset.from_tensor_slices((x[:64], y[:64])).batch(32)
+    test = tf.data.Dataset.from_tensor_slices((x, y)).batch(32)           # same element spec, more batches
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, activation="sigmoid")])
+    metrics = lambda: {"accuracy": keras.metrics.BinaryAccuracy()}
+    hist = training.fit(model, test, loss=keras.losses.BinaryCrossentropy(), optimizer="sgd", epochs=2,
+                        validation_data=val, metrics=metrics(), verbose=0)
+    # a fresh loss/metric object with the same configuration reuses the graph traced for validation
+    again = training.evaluate(model, val, loss=keras.losses.BinaryCrossentropy(), metrics=metrics())
+    full = training.evaluate(model, test, loss=keras.losses.BinaryCrossentropy(), metrics=metrics())
+    (evaluator,) = model._book_evaluators.values()
+    assert evaluator.run.experimental_get_tracing_count() == 1
+    assert again == {"loss": hist["val_loss"][-1], "accuracy": hist["val_accuracy"][-1]}
+    pred = model(x).numpy()
+    assert np.isclose(full["accuracy"], np.mean((pred > 0.5) == (y > 0.5)))
+    # a different loss gets its own evaluator
+    training.evaluate(model, val, loss="mse")
+    assert len(model._book_evaluators) == 2
+    with pytest.raises(TypeError, match="tf.data.Dataset"):
+        training.evaluate(model, [(x, y)], loss="mse")
