@@ -36,6 +36,11 @@ def _clone_metric(metric):
     return metric.__class__.from_config(metric.get_config())
 
 
+def _check_dataset(name, data):
+    if not hasattr(data, "element_spec"):
+        raise TypeError(f"{name} must be a batched tf.data.Dataset of (x, y); see bu.data.make_dataset")
+
+
 def make_train_step(model, loss, optimizer, metrics=None, *, loss_tracker=None, jit_compile: bool = False):
     """Return a compiled ``step(x, y) -> loss`` that updates ``model`` and the given metrics.
 
@@ -97,8 +102,7 @@ def fit(model, train_data, *, loss, optimizer, epochs: int, validation_data=None
     import tensorflow as tf
 
     check_int("epochs", epochs)
-    if not hasattr(train_data, "element_spec"):
-        raise TypeError("train_data must be a batched tf.data.Dataset of (x, y); see bu.data.make_dataset")
+    _check_dataset("train_data", train_data)
     optimizer = keras.optimizers.get(optimizer) if isinstance(optimizer, str) else optimizer
     metrics = dict(metrics or {})
     if not model.built:  # build from the dataset's spec without pulling a batch through the pipeline
@@ -191,8 +195,7 @@ def evaluate(model, data, *, loss, metrics=None) -> dict:
 
     The compiled pass is shared with ``fit``'s validation for the same model, loss and metrics.
     """
-    if not hasattr(data, "element_spec"):
-        raise TypeError("data must be a batched tf.data.Dataset of (x, y); see bu.data.make_dataset")
+    _check_dataset("data", data)
     return _evaluator(model, loss, dict(metrics or {}))(data)
 
 
