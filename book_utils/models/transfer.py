@@ -127,12 +127,11 @@ def build_transfer_model(backbone, num_classes: int, *, input_shape, freeze: boo
     """
     if not isinstance(backbone, keras.layers.Layer):
         raise TypeError(f"backbone must be a Keras layer or model, got {type(backbone).__name__}")
-    if isinstance(num_classes, bool) or not isinstance(num_classes, numbers.Integral) or num_classes < 2:
-        raise ValueError(f"num_classes must be an integer >= 2, got {num_classes!r}")
+    check_int("num_classes", num_classes, 2)
     if not 0.0 <= float(dropout) < 1.0:
         raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
-    if hidden is not None and (isinstance(hidden, bool) or not isinstance(hidden, numbers.Integral) or hidden < 1):
-        raise ValueError(f"hidden must be None or a positive integer, got {hidden!r}")
+    if hidden is not None:
+        check_int("hidden (or None)", hidden)
     shape = tuple(input_shape)
     if len(shape) != 3:
         raise ValueError(f"input_shape must be (height, width, channels), got {input_shape!r}")
