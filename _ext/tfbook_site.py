@@ -93,7 +93,22 @@ class GlossaryTable(_TableDirective):
         return self.render(["中文", "English", "首次出现"], rows, "30 45 25")
 
 
+def textbook_role(name, rawtext, text, lineno, inliner, options=None, content=None):
+    """``{textbook}`87%``` marks a number quoted from the printed textbook (not computed by us).
+
+    The hygiene test (tests/test_prose.py) accepts numbers inside this role; the page shows the
+    number with a small 「教材」 badge so a reader can tell it from the book's own glued results.
+    """
+    from docutils import nodes
+
+    node = nodes.inline(rawtext, "", classes=["textbook-number"])
+    node += nodes.Text(text)
+    node += nodes.inline("", "教材", classes=["textbook-badge"])
+    return [node], []
+
+
 def setup(app):
+    app.add_role("textbook", textbook_role)
     app.add_directive("results-table", ResultsTable)
     app.add_directive("glossary-table", GlossaryTable)
     return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "0.1"}

@@ -42,7 +42,7 @@ _import_tensorflow_quietly()
 
 from . import config, data, device, plotting, tensors, training  # noqa: E402
 from . import models, widgets  # noqa: E402  (lazy packages)
-from .config import PROFILES, get_profile, profile_config, record_result, set_seed, setup  # noqa: E402
+from .config import PROFILES, get_profile, glue, profile_config, record_result, set_seed, setup  # noqa: E402
 from .data import DatasetUnavailable  # noqa: E402
 from .plotting import plot_history, show_images  # noqa: E402
 from .source import show_source  # noqa: E402
@@ -50,7 +50,7 @@ from .training import Timer  # noqa: E402
 
 __version__ = "0.1.0"
 __all__ = [
-    "PROFILES", "DatasetUnavailable", "Timer", "config", "data", "device", "get_profile", "models",
+    "PROFILES", "DatasetUnavailable", "Timer", "config", "data", "device", "get_profile", "glue", "models",
     "plot_history", "plotting", "profile_config", "record_result", "set_seed", "setup", "show_images",
     "show_source", "tensors", "training", "widgets",
 ]

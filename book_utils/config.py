@@ -163,3 +163,33 @@ def record_result(name: str, value, *, textbook=None, unit: str = "", higher_is_
     except ImportError:  # pragma: no cover - IPython is a dependency
         pass
     print(text)
+
+
+GLUE_MIME_PREFIX = "application/papermill.record/"  # the prefix myst-nb's {glue} roles read
+
+
+def glue(name: str, value) -> None:
+    """Store a computed number (or short text) for the chapter's prose, without showing it.
+
+    A markdown cell then writes ``{glue:text}`name:.2f``` (or ``{glue:text}`name:.1%```) and the
+    site prints the value this cell computed, so re-executing the chapter updates the sentence.
+    NumPy/TensorFlow scalars are converted to Python numbers first (myst-nb formats their repr).
+    """
+    if not isinstance(name, str) or not name.isidentifier():
+        raise ValueError(f"glue name must be an identifier such as 'ch02_w', got {name!r}")
+    if hasattr(value, "numpy"):
+        value = value.numpy()
+    if isinstance(value, (np.generic, np.ndarray)) and np.ndim(value) == 0:
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, (numbers.Real, str)):
+        raise TypeError(f"glue value for {name!r} must be a number or a string, got {type(value).__name__}")
+    if isinstance(value, numbers.Real) and not np.isfinite(value):
+        raise ValueError(f"glue value for {name!r} is not finite: {value}")
+    bundle = {GLUE_MIME_PREFIX + "text/plain": repr(value)}
+    try:
+        from IPython import get_ipython
+        from IPython.display import display
+    except ImportError:  # pragma: no cover - IPython is a dependency
+        return
+    if get_ipython() is not None:
+        display(bundle, raw=True, metadata={"scrapbook": {"name": name, "mime_prefix": GLUE_MIME_PREFIX}})

@@ -48,7 +48,7 @@ def use_book_style() -> None:
     try:
         from matplotlib_inline.backend_inline import set_matplotlib_formats
 
-        set_matplotlib_formats("png")
+        set_matplotlib_formats("retina")  # 2x pixels, displayed at the figure's size (HiDPI screens)
     except ImportError:  # pragma: no cover
         pass
 
