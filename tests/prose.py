@@ -107,7 +107,8 @@ def glued_keys(nb: dict) -> set[str]:
 # --- numbers in prose -------------------------------------------------------------------------
 # A result-like number: a decimal, a percentage, a multiple, a duration or a size.
 RESULT_NUMBER = re.compile(
-    r"(?<![\w.])\d+(?:[.,]\d+)*(?:\s*(?:%|％|倍|秒|分钟|小时|MB|GB|KB|MiB|GFLOP/s|GFLOP)|\.\d+)"
+    r"(?<![\w.])(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:\s*(?:%|％|倍|秒|分钟|小时|MB|GB|KB|MiB|GFLOP/s|GFLOP))"
+    r"|(?<![\w.])\d+\.\d+"
     r"|[一二两三四五六七八九十几]+\s*(?:分钟|小时)")
 # Plainly structural: section/figure/table/equation numbers and software versions.
 STRUCTURAL = re.compile(
