@@ -112,9 +112,9 @@ RESULT_NUMBER = re.compile(
     r"|[一二两三四五六七八九十几]+\s*(?:分钟|小时)")
 # Plainly structural: section/figure/table/equation numbers and software versions.
 STRUCTURAL = re.compile(
-    r"(?:第|图|表|式|节|习题|例|教材|章)\s*\(?\d+(?:\.\d+)+\)?(?:\s*[、，,和与及–-]\s*\d+(?:\.\d+)+)*"
+    r"(?:第|图|表|式|节|习题|例|教材|章)\s*\(?\d+(?:\.\d+)+\)?(?:\s*[、，,和与及–-]\s*\d+(?:\.\d+)+)*(?![\d.]*\s*[%％倍])"
     r"|\d+(?:\.\d+)+\s*(?:节|小节|章)"
-    r"|\b\d+\.\d+\.\d+(?:\.\d+)*\b"
+    r"|\b\d+\.\d+\.\d+(?:\.\d+)*\b|arXiv:\s*\d+\.\d+"
     r"|(?:TensorFlow|TF|Keras|Python|Jupyter\s*Book|NumPy|CUDA|cuDNN|Gymnasium|PyTorch|Sphinx|pandas|"
     r"scikit-learn|版本|v)\s*\d+(?:\.\d+)*[+x]?(?:\s*(?:–|-|~|到|至)\s*\d+(?:\.\d+)*)?",
     re.I)
