@@ -8,12 +8,15 @@ synthetic stand-in (announced loudly); ``book`` and ``full`` raise :class:`Datas
 """
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import json
 import os
+import shutil
 import tarfile
 import urllib.request
+import uuid
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +30,10 @@ _TFDS = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
 
 class DatasetUnavailable(RuntimeError):
     """A dataset file could not be found, verified or downloaded."""
+
+
+class CacheDirError(OSError):
+    """``$BOOK_CACHE_DIR`` (or the default cache folder) cannot be created or written."""
 
 
 @dataclass(frozen=True)
@@ -115,20 +122,136 @@ def keras_cache_dir() -> Path:
 
 
 def cache_dir() -> Path:
-    """Where extracted archives and decoded arrays are kept (``$BOOK_CACHE_DIR``)."""
+    """Where extracted archives and decoded arrays are kept (``$BOOK_CACHE_DIR``).
+
+    Raises :class:`CacheDirError` naming the folder when it cannot be created or written.
+    """
     default = Path.home() / ".cache" / "tfbook"
-    path = Path(os.environ.get("BOOK_CACHE_DIR", default)).expanduser()
-    path.mkdir(parents=True, exist_ok=True)
+    path = Path(os.environ.get("BOOK_CACHE_DIR") or default).expanduser()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise CacheDirError(
+            f"cache folder {path} ($BOOK_CACHE_DIR) cannot be created: {err.strerror or err}; "
+            "set BOOK_CACHE_DIR to a writable folder") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise CacheDirError(f"cache folder {path} ($BOOK_CACHE_DIR) is not writable; "
+                            "set BOOK_CACHE_DIR to a writable folder")
     return path
+
+
+# --------------------------------------------------------------------------- crash-safe cache writes
+#: seconds to wait for another process that prepares the same cache entry
+LOCK_TIMEOUT = 1800.0
+
+
+def _temp_name(dest: Path) -> Path:
+    """A unique hidden name beside ``dest`` (same folder, so ``os.replace`` is atomic)."""
+    return dest.with_name(f".{dest.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+
+
+def _remove_stale_temps(dest: Path) -> None:
+    """Delete temporaries left beside ``dest`` by a killed process (call while holding its lock)."""
+    for stale in dest.parent.glob(f".{dest.name}.tmp-*"):
+        _remove(stale)
+
+
+@contextlib.contextmanager
+def _atomic_file(dest: Path):
+    """Yield an open binary file; on success it is synced and moved onto ``dest`` in one step.
+
+    An exception (or Ctrl-C, or a kill) leaves ``dest`` as it was: either absent or complete.
+    """
+    tmp = _temp_name(dest)
+    try:
+        with open(tmp, "wb") as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, dest)
+    finally:
+        _remove(tmp)
+
+
+@contextlib.contextmanager
+def _locked(folder: Path, name: str):
+    """Hold an inter-process lock for preparing the cache entry ``name`` in ``folder``."""
+    locks = folder / ".locks"
+    locks.mkdir(parents=True, exist_ok=True)
+    path = locks / f"{name}.lock"
+    try:
+        from filelock import FileLock, Timeout
+    except ImportError:  # pragma: no cover - filelock is in requirements.txt; POSIX fallback
+        import fcntl
+
+        with open(path, "a+") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+        return
+    lock = FileLock(str(path))
+    try:
+        lock.acquire(timeout=LOCK_TIMEOUT)
+    except Timeout:
+        raise TimeoutError(f"another process has been preparing {folder / name} for over {LOCK_TIMEOUT:.0f} s "
+                           f"(lock file {path}); wait for it or delete the lock file if no such process runs"
+                           ) from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def _damaged(path: Path, reason: str) -> None:
+    """Report a damaged cache entry, then delete it (the caller rebuilds it)."""
+    warnings.warn(f"damaged cache entry {path} ({reason}); deleted, rebuilding it", stacklevel=3)
+    _remove(path)
+
+
+def _load_npz(path: Path):
+    """Every array of a cached ``.npz`` (CRC-checked by zipfile), or ``None`` when absent or unreadable."""
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path) as f:
+            return {k: f[k] for k in f.files}
+    except Exception as err:  # EOFError, BadZipFile, OSError, ValueError: all mean a damaged file
+        return err
+
+
+def _cached_arrays(path: Path, build) -> dict:
+    """Arrays from the cache file ``path``; built by ``build()`` under a lock when absent or damaged."""
+    arrays = _load_npz(path)
+    if isinstance(arrays, dict):
+        return arrays
+    with _locked(path.parent, path.name):
+        arrays = _load_npz(path)  # another process may have built it meanwhile
+        if isinstance(arrays, dict):
+            return arrays
+        if arrays is not None:
+            _damaged(path, f"{type(arrays).__name__}: {arrays}")
+        _remove_stale_temps(path)
+        arrays = build()
+        with _atomic_file(path) as f:
+            np.savez(f, **arrays)
+        return arrays
 
 
 def _download(url: str, dest: Path, timeout: float = 20.0) -> None:
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_suffix(dest.suffix + ".part")
-    with urllib.request.urlopen(url, timeout=timeout) as response, open(tmp, "wb") as out:
+    with _atomic_file(dest) as out, urllib.request.urlopen(url, timeout=timeout) as response:
         while block := response.read(1 << 20):
             out.write(block)
-    tmp.replace(dest)
 
 
 def resolve(key: str) -> Path:
@@ -158,10 +281,14 @@ def resolve(key: str) -> Path:
     if spec.url and os.environ.get("BOOK_OFFLINE", "0") != "1":
         dest = keras_cache_dir() / spec.keras_path
         try:
-            _download(spec.url, dest)
-            if sha256(dest) == spec.keras_sha256:
-                return dest
-            dest.unlink()
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            with _locked(dest.parent, dest.name):
+                if not (dest.is_file() and sha256(dest) == spec.keras_sha256):  # another process may have it
+                    _remove_stale_temps(dest)
+                    _download(spec.url, dest)
+                if sha256(dest) == spec.keras_sha256:
+                    return dest
+                dest.unlink()
             tried.append(f"download from {spec.url}: checksum mismatch, discarded")
         except Exception as err:  # network errors come in many types; report, never leak
             tried.append(f"download from {spec.url}: {type(err).__name__}: {err}")
@@ -189,16 +316,80 @@ def _real_or_standin(name: str, real, standin):
         return standin()
 
 
+_MARKER = ".complete"
+_VERIFIED: set[str] = set()  # extracted folders checked against their manifest in this process
+
+
+def _manifest(folder: Path) -> dict:
+    """Number of files and their total size under ``folder`` (the completion marker excluded)."""
+    files = size = 0
+    for dirpath, _, names in os.walk(folder):
+        for n in names:
+            if dirpath == str(folder) and n == _MARKER:
+                continue
+            files += 1
+            size += os.path.getsize(os.path.join(dirpath, n))
+    return {"files": files, "bytes": size}
+
+
+def _extracted_ok(target: Path) -> str | None:
+    """``None`` when ``target`` is a complete extraction, else why not (``""``: absent)."""
+    marker = target / _MARKER
+    if not marker.is_file():
+        return "" if not target.exists() else "no completion marker (interrupted extraction)"
+    if str(target) in _VERIFIED:
+        return None
+    text = marker.read_text(encoding="utf-8").strip()
+    found = _manifest(target)
+    if not text:  # written by an older book_utils after a completed extraction: record what is there
+        with _atomic_file(marker) as f:
+            f.write(json.dumps(found).encode())
+    else:
+        try:
+            expected = json.loads(text)
+        except ValueError:
+            return "unreadable completion marker"
+        if expected != found:
+            return f"expected {expected['files']} files / {expected['bytes']} bytes, found {found['files']} / {found['bytes']}"
+    _VERIFIED.add(str(target))
+    return None
+
+
 def _extract(archive: Path, name: str) -> Path:
-    """Extract a verified tarball once into the cache; return the folder."""
+    """Extract a verified tarball once into the cache; return the folder.
+
+    Extraction goes to a temporary folder that is renamed into place when complete, under a lock,
+    so an interrupted or concurrent run never leaves a half-extracted folder behind.
+    """
     target = cache_dir() / f"{name}-{sha256(archive)[:12]}"
-    marker = target / ".complete"
-    if not marker.exists():
-        target.mkdir(parents=True, exist_ok=True)
-        with tarfile.open(archive) as tar:
-            tar.extractall(target, filter="data")
-        marker.touch()
+    if _extracted_ok(target) is None:
+        return target
+    with _locked(target.parent, target.name):
+        problem = _extracted_ok(target)
+        if problem is None:
+            return target
+        if problem:
+            _damaged(target, problem)
+        _remove_stale_temps(target)
+        tmp = _temp_name(target)
+        try:
+            tmp.mkdir()
+            with tarfile.open(archive) as tar:
+                tar.extractall(tmp, filter="data")
+            (tmp / _MARKER).write_text(json.dumps(_manifest(tmp)), encoding="utf-8")
+            os.replace(tmp, target)
+        finally:
+            _remove(tmp)
+        _VERIFIED.add(str(target))
     return target
+
+
+def _discard_extraction(target: Path, reason: str) -> None:
+    """Delete an extracted folder whose files turned out unreadable (the next ``_extract`` rebuilds it)."""
+    with _locked(target.parent, target.name):
+        _VERIFIED.discard(str(target))
+        if target.exists():
+            _damaged(target, reason)
 
 
 # --------------------------------------------------------------------------- stand-ins
@@ -278,37 +469,46 @@ def _cifar_from_jpeg(archive: Path):
     from PIL import Image
 
     cached = cache_dir() / f"cifar10_jpeg-{sha256(archive)[:12]}.npz"
-    if cached.exists():
-        with np.load(cached) as f:
-            return (f["x_train"], f["y_train"]), (f["x_test"], f["y_test"])
-    root = _extract(archive, "cifar10_jpeg") / "cifar10_jpeg"
-    arrays = {}
-    for split in ("train", "test"):
-        xs, ys = [], []
-        for label, cls in enumerate(CIFAR10_CLASSES):
-            for file in sorted((root / split / cls).glob("*.jpg")):
-                with Image.open(file) as im:
-                    xs.append(np.asarray(im.convert("RGB"), dtype=np.uint8))
-                ys.append(label)
-        order = np.random.default_rng(0).permutation(len(xs))  # class-sorted on disk; shuffle once
-        arrays[f"x_{split}"] = np.stack(xs)[order]
-        arrays[f"y_{split}"] = np.asarray(ys, np.uint8)[order, None]
-    np.savez(cached, **arrays)
+
+    def decode():
+        root = _extract(archive, "cifar10_jpeg") / "cifar10_jpeg"
+        arrays = {}
+        for split in ("train", "test"):
+            xs, ys = [], []
+            for label, cls in enumerate(CIFAR10_CLASSES):
+                for file in sorted((root / split / cls).glob("*.jpg")):
+                    with Image.open(file) as im:
+                        xs.append(np.asarray(im.convert("RGB"), dtype=np.uint8))
+                    ys.append(label)
+            order = np.random.default_rng(0).permutation(len(xs))  # class-sorted on disk; shuffle once
+            arrays[f"x_{split}"] = np.stack(xs)[order]
+            arrays[f"y_{split}"] = np.asarray(ys, np.uint8)[order, None]
+        return arrays
+
+    arrays = _cached_arrays(cached, decode)
     return (arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"])
 
 
 def _cifar_from_python(archive: Path):
     import pickle
 
-    root = _extract(archive, "cifar10") / "cifar-10-batches-py"
-
-    def read(name):
+    def read(root, name):
         with open(root / name, "rb") as f:  # archive verified by SHA-256 above
             d = pickle.load(f, encoding="bytes")
         return d[b"data"].reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1), np.asarray(d[b"labels"], np.uint8)[:, None]
 
-    parts = [read(f"data_batch_{i}") for i in range(1, 6)]
-    x_test, y_test = read("test_batch")
+    for attempt in range(2):
+        folder = _extract(archive, "cifar10")
+        root = folder / "cifar-10-batches-py"
+        try:
+            parts = [read(root, f"data_batch_{i}") for i in range(1, 6)]
+            x_test, y_test = read(root, "test_batch")
+            break
+        except Exception as err:  # truncated or altered pickle: EOFError, UnpicklingError, KeyError, ValueError
+            if attempt:
+                raise DatasetUnavailable(f"cache entry {folder} is unreadable even after a fresh extraction "
+                                         f"({type(err).__name__}: {err}); delete it and check the disk") from None
+            _discard_extraction(folder, f"{type(err).__name__}: {err}")
     return (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])), (x_test, y_test)
 
 
@@ -461,7 +661,11 @@ def make_dataset(x, y=None, *, batch_size: int = 128, shuffle: bool = False, see
     import tensorflow as tf
 
     _check_positive_int("batch_size", batch_size, allow_none=False)
+    if isinstance(x, (str, bytes)) or not hasattr(x, "__len__"):
+        raise TypeError(f"x must be an array of samples (e.g. a NumPy array), got {type(x).__name__}")
     n = len(x)
+    if n == 0:
+        raise ValueError("x is empty (0 samples); make_dataset needs at least one sample")
     if y is not None and len(y) != n:
         raise ValueError(f"x has {n} samples but y has {len(y)}; they must match")
     ds = tf.data.Dataset.from_tensor_slices(x if y is None else (x, y))
@@ -527,11 +731,18 @@ WARMUP = {"cifar10": load_cifar10, "pokemon": pokemon_dir, "mnist": load_mnist,
 def prepare(names=None) -> dict:
     """Verify and decode the datasets once, so later loads read the cache.
 
+    ``names`` is one name (``"mnist"``), a list of names, or ``None`` for all of :data:`WARMUP`.
     Returns ``{name: seconds}``. A dataset that is not available raises :class:`DatasetUnavailable`,
     as the loaders do; CI runs this before the notebooks so that their time excludes one-off decoding.
+    Safe to interrupt and to run in several processes at once: cache entries are written atomically
+    under a lock per entry, and a damaged entry is reported, deleted and rebuilt.
     """
     import time
 
+    if isinstance(names, str):
+        names = [names]
+    elif names is not None and (not hasattr(names, "__iter__") or any(not isinstance(n, str) for n in names)):
+        raise TypeError(f"names must be a dataset name, a list of names or None, got {names!r}")
     names = list(WARMUP) if names is None else list(names)
     unknown = [n for n in names if n not in WARMUP]
     if unknown:

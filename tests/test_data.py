@@ -163,3 +163,174 @@ def test_prepare_warms_the_cache(profile, monkeypatch, tmp_path):
     times = data.prepare(["pokemon", "mnist"])
     assert set(times) == {"pokemon", "mnist"} and all(t >= 0 for t in times.values())
     assert any(p.name.startswith("pokemon-") for p in (tmp_path / "cache").iterdir())  # extracted once
+
+
+# --------------------------------------------------------------------------- crash- and concurrency-safe cache
+import dataclasses  # noqa: E402
+import os  # noqa: E402
+import signal  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tarfile  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+# A real ``data.prepare(["cifar10"])`` in a subprocess, on a small synthetic archive laid out like the
+# mirror's CIFAR-10 JPEG copy. Fault modes pause it half-way through writing the decoded .npz or
+# half-way through extracting the archive, so the test can kill it exactly there.
+_DRIVER = r'''
+import dataclasses, os, sys, time
+import numpy as np
+from book_utils import data
+data.FILES["cifar10_jpeg"] = dataclasses.replace(data.FILES["cifar10_jpeg"], mirror_sha256=os.environ["SYN_SHA"])
+mode = sys.argv[1]
+if mode == "pause-npz":
+    real_savez = np.savez
+    def savez(f, **arrays):
+        import io
+        buf = io.BytesIO(); real_savez(buf, **arrays); raw = buf.getvalue()
+        f.write(raw[: len(raw) // 2]); f.flush()
+        print("PAUSED", flush=True); time.sleep(120)
+        f.write(raw[len(raw) // 2:])
+    np.savez = savez
+elif mode == "pause-extract":
+    import tarfile
+    real_extractall = tarfile.TarFile.extractall
+    def extractall(self, path, members=None, **kw):
+        ms = self.getmembers()
+        real_extractall(self, path, members=ms[: len(ms) // 2], **kw)
+        print("PAUSED", flush=True); time.sleep(120)
+        real_extractall(self, path, members=ms[len(ms) // 2:], **kw)
+    tarfile.TarFile.extractall = extractall
+print("DONE", data.prepare(["cifar10"]), flush=True)
+'''
+
+
+@pytest.fixture
+def synthetic_cifar(tmp_path, monkeypatch, profile):
+    """A 40-image archive in the layout of raw/cifar10_jpeg75.tar.gz, registered as the mirror's file."""
+    from PIL import Image
+
+    profile("book")
+    src = tmp_path / "src" / "cifar10_jpeg"
+    rng = np.random.default_rng(0)
+    for split in ("train", "test"):
+        for cls in data.CIFAR10_CLASSES:
+            (src / split / cls).mkdir(parents=True)
+            for i in range(2):
+                Image.fromarray(rng.integers(0, 255, (32, 32, 3), dtype=np.uint8)).save(
+                    src / split / cls / f"{i}.jpg", quality=75)
+    mirror = tmp_path / "mirror"
+    (mirror / "raw").mkdir(parents=True)
+    archive = mirror / "raw" / "cifar10_jpeg75.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(src, arcname="cifar10_jpeg")
+    sha = data.sha256(archive)
+    monkeypatch.setitem(data.FILES, "cifar10_jpeg", dataclasses.replace(data.FILES["cifar10_jpeg"], mirror_sha256=sha))
+    monkeypatch.setenv("BOOK_DATA_DIR", str(mirror))
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    monkeypatch.setenv("BOOK_OFFLINE", "1")
+    monkeypatch.setenv("SYN_SHA", sha)
+    # the reference: decoded once in this process into a separate cache
+    monkeypatch.setenv("BOOK_CACHE_DIR", str(tmp_path / "reference"))
+    reference = data.load_cifar10()
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("BOOK_CACHE_DIR", str(cache))
+    return reference, cache
+
+
+def _start(mode):
+    env = dict(os.environ, PYTHONUNBUFFERED="1", TF_CPP_MIN_LOG_LEVEL="3")
+    return subprocess.Popen([sys.executable, "-c", _DRIVER, mode], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def _wait_for(proc, word, timeout=120):
+    deadline = time.monotonic() + timeout
+    for line in proc.stdout:
+        if word in line:
+            return
+        assert time.monotonic() < deadline, f"driver never printed {word}"
+    raise AssertionError(f"driver exited before {word}: {proc.wait()} {proc.stderr.read()[-2000:]}")
+
+
+def _assert_same(a, b):
+    (xa, ya), (xta, yta) = a
+    (xb, yb), (xtb, ytb) = b
+    for u, v in ((xa, xb), (ya, yb), (xta, xtb), (yta, ytb)):
+        assert u.dtype == v.dtype and np.array_equal(u, v)
+
+
+def _leftovers(cache: Path):
+    return sorted(p.name for p in cache.rglob(".*.tmp-*"))
+
+
+@pytest.mark.parametrize("mode", ["pause-npz", "pause-extract"])
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["SIGKILL", "SIGINT"])
+def test_interrupted_prepare_never_poisons_the_cache(synthetic_cifar, mode, sig):
+    reference, cache = synthetic_cifar
+    proc = _start(mode)
+    try:
+        _wait_for(proc, "PAUSED")
+        proc.send_signal(sig)
+        assert proc.wait(timeout=60) != 0
+    finally:
+        proc.kill()
+        proc.wait()
+    # nothing half-written sits under a final name
+    assert not list(cache.glob("cifar10_jpeg-*.npz"))
+    if mode == "pause-extract":
+        assert not [p for p in cache.glob("cifar10_jpeg-*") if p.is_dir()]
+    if sig == signal.SIGINT:  # Ctrl-C / Jupyter's interrupt: the process cleans up after itself
+        assert _leftovers(cache) == []
+    _assert_same(data.load_cifar10(), reference)
+    assert _leftovers(cache) == []  # a killed process's temporaries are removed by the next preparation
+    _assert_same(data.load_cifar10(), reference)  # and now read from the cache
+
+
+def test_concurrent_prepare_on_a_fresh_cache(synthetic_cifar):
+    reference, cache = synthetic_cifar
+    procs = [_start("plain") for _ in range(2)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    for p, (out, err) in zip(procs, outs):
+        assert p.returncode == 0 and "DONE" in out, err[-2000:]
+    assert _leftovers(cache) == []
+    _assert_same(data.load_cifar10(), reference)
+
+
+def test_damaged_cache_entries_are_named_deleted_and_rebuilt(synthetic_cifar):
+    reference, cache = synthetic_cifar
+    data.load_cifar10()
+    (npz,) = cache.glob("cifar10_jpeg-*.npz")
+    npz.write_bytes(npz.read_bytes()[:268])  # what an interrupted np.savez left behind before
+    with pytest.warns(UserWarning, match=r"damaged cache entry .*cifar10_jpeg-.*\.npz"):
+        _assert_same(data.load_cifar10(), reference)
+    # an extracted folder that lost a file is detected by its manifest
+    (folder,) = [p for p in cache.glob("cifar10_jpeg-*") if p.is_dir()]
+    next(folder.rglob("*.jpg")).unlink()
+    npz.unlink()
+    data._VERIFIED.clear()
+    with pytest.warns(UserWarning, match=r"damaged cache entry .*expected 40 files"):
+        _assert_same(data.load_cifar10(), reference)
+    # a folder without its completion marker (an interrupted extraction by an older version)
+    (folder / ".complete").unlink()
+    npz.unlink()
+    data._VERIFIED.clear()
+    with pytest.warns(UserWarning, match="no completion marker"):
+        _assert_same(data.load_cifar10(), reference)
+
+
+def test_unwritable_cache_dir_is_named(monkeypatch, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    monkeypatch.setenv("BOOK_CACHE_DIR", str(blocker / "cache"))
+    with pytest.raises(data.CacheDirError, match=r"cache folder .*a-file/cache \(\$BOOK_CACHE_DIR\) cannot be created"):
+        data.cache_dir()
+
+
+def test_prepare_accepts_one_name_and_rejects_other_types(no_data, profile):
+    profile("book")
+    with pytest.raises(bu.DatasetUnavailable):
+        data.prepare("mnist")  # one name, not its letters
+    with pytest.raises(TypeError, match="names must be"):
+        data.prepare(5)
