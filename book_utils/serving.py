@@ -11,18 +11,64 @@ that the server decodes and preprocesses itself.
     app = create_app(predict_fn, name="pokemon", class_names=names, input_shape=(64, 64, 3))
     with ModelServer(app) as server:
         reply = post_json(server.url + "/v1/models/pokemon:predict", {"instances": batch.tolist()})
+
+The server is bounded (:class:`ModelServer` arguments, defaults in brackets): a request body over
+``max_body_bytes`` [16 MiB] gets 413; encoded images whose header declares more than ``max_pixels``
+pixels in one request [2**24, e.g. 4096 × 4096] get 413 before anything is decoded (a 400 KB PNG can
+declare 12,000 × 12,000 pixels: a decompression bomb); at most ``max_concurrent`` [4] predictions run
+at once, up to ``max_queue`` [128] more wait at most ``queue_timeout`` [30 s], and anything beyond
+gets 503 at once. A model that returns NaN/inf, or class names that do not match its outputs, get a
+500 with a JSON message saying so. It binds to 127.0.0.1: nothing outside this machine can reach it.
 """
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextvars
+import io
 import json
 import numbers
 import socket
 import threading
 import time
 import urllib.request
+import warnings
 
 import numpy as np
+
+#: default limits of :class:`ModelServer` (see the module docstring)
+MAX_BODY_BYTES = 16 * 1024 * 1024
+MAX_PIXELS = 2 ** 24
+MAX_CONCURRENT = 4
+MAX_QUEUE = 128
+QUEUE_TIMEOUT = 30.0
+
+
+class ImageTooLarge(Exception):
+    """Encoded images declare more pixels than the server accepts (HTTP 413); checked before decoding."""
+
+    status_code = 413
+
+
+class ModelOutputError(RuntimeError):
+    """The model returned something the server cannot send: non-finite logits (HTTP 500)."""
+
+    status_code = 500
+
+
+class ServerConfigError(RuntimeError):
+    """The server was configured inconsistently with its model, e.g. class names (HTTP 500)."""
+
+    status_code = 500
+
+
+class _PixelBudget:
+    def __init__(self, limit: int):
+        self.limit, self.used = int(limit), 0
+
+
+# pixels an HTTP request may still decode; ModelServer sets it per request, None = MAX_PIXELS per call
+_PIXELS: contextvars.ContextVar[_PixelBudget | None] = contextvars.ContextVar("book_serving_pixels", default=None)
 
 
 def _softmax(z: np.ndarray) -> np.ndarray:
@@ -35,10 +81,14 @@ def predict_json(predict_fn, instances, *, input_shape, class_names=None, decima
     """The server's core, without HTTP: validate ``instances``, run ``predict_fn``, build the reply dict.
 
     ``predict_fn`` maps a float32 array ``[n, *input_shape]`` to logits ``[n, classes]``.
-    Raises ``ValueError`` with a readable message for malformed input.
+    Raises ``ValueError`` with a readable message for malformed input, :class:`ModelOutputError` when
+    the model returns NaN/inf and :class:`ServerConfigError` when ``class_names`` does not have one
+    name per model output.
     """
     if not callable(predict_fn):
         raise TypeError(f"predict_fn must be callable, got {type(predict_fn).__name__}")
+    if class_names is not None and (isinstance(class_names, (str, bytes)) or not hasattr(class_names, "__len__")):
+        raise TypeError(f"class_names must be a list of names (one per class) or None, got {class_names!r}")
     try:
         x = np.asarray(instances, dtype=np.float32)
     except (TypeError, ValueError):
@@ -53,6 +103,13 @@ def predict_json(predict_fn, instances, *, input_shape, class_names=None, decima
     logits = np.asarray(predict_fn(x), dtype=np.float64)
     if logits.ndim != 2 or len(logits) != len(x):
         raise ValueError(f"predict_fn must return logits of shape [n, classes], got {list(logits.shape)}")
+    if class_names is not None and len(class_names) != logits.shape[1]:
+        raise ServerConfigError(f"the server has {len(class_names)} class names but the model returns "
+                                f"{logits.shape[1]} logits per instance; give create_app one name per class")
+    bad = np.flatnonzero(~np.all(np.isfinite(logits), axis=1))
+    if len(bad):
+        raise ModelOutputError(f"the model returned NaN or infinite logits for instance(s) {bad[:10].tolist()}; "
+                               "the input was valid, the model (weights, preprocessing) is at fault")
     probs = _softmax(logits)
     out = []
     for row_logits, row_probs in zip(logits, probs):
@@ -120,16 +177,47 @@ def encode_image_b64(image) -> str:
     return base64.b64encode(tf.io.encode_png(img).numpy()).decode("ascii")
 
 
+def image_size(raw: bytes) -> tuple[int, int]:
+    """``(width, height)`` declared in the header of an encoded image, without decoding its pixels."""
+    from PIL import Image
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            with Image.open(io.BytesIO(raw)) as im:  # reads the header only
+                return int(im.size[0]), int(im.size[1])
+        except Image.DecompressionBombError:
+            return 1 << 31, 1  # far beyond any budget; the exact size does not matter
+        except Exception as err:
+            raise ValueError(f"could not decode image: {type(err).__name__}") from None
+
+
 def decode_image_b64(text: str) -> np.ndarray:
-    """base64 text of a JPEG/PNG file → uint8 RGB array ``[h, w, 3]``."""
+    """base64 text of a JPEG/PNG file → uint8 RGB array ``[h, w, 3]``.
+
+    The size declared in the file's header is checked before decoding: more than ``MAX_PIXELS``
+    pixels (or, inside :class:`ModelServer`, more than what is left of the request's pixel budget)
+    raises :class:`ImageTooLarge` without allocating the image.
+    """
     import tensorflow as tf
 
     if not isinstance(text, str):
         raise ValueError("images_b64 entries must be base64 strings")
     try:
         raw = base64.b64decode(text, validate=True)
+    except Exception as err:  # binascii.Error
+        raise ValueError(f"could not decode image: {type(err).__name__}") from None
+    width, height = image_size(raw)
+    budget = _PIXELS.get()
+    limit, used = (MAX_PIXELS, 0) if budget is None else (budget.limit, budget.used)
+    if width * height > limit - used:
+        raise ImageTooLarge(f"image of {width} × {height} pixels exceeds the server's limit of {limit:,} decoded "
+                            f"pixels per request ({used:,} already used); send smaller images")
+    if budget is not None:
+        budget.used += width * height
+    try:
         return tf.io.decode_image(raw, channels=3, expand_animations=False).numpy()
-    except Exception as err:  # binascii.Error, tf InvalidArgumentError
+    except Exception as err:  # tf InvalidArgumentError
         raise ValueError(f"could not decode image: {type(err).__name__}") from None
 
 
@@ -140,21 +228,150 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(s.getsockname()[1])
 
 
+class BoundedApp:
+    """ASGI wrapper that bounds an app: request body size, decoded pixels, concurrent predictions.
+
+    Limit violations and the serving errors above get JSON replies ``{"detail": "..."}`` with
+    413 (body or pixels too large), 503 (server busy) or 500 (model output / configuration).
+    Only POST requests count against the concurrency limit; GET (status) is always answered.
+    """
+
+    def __init__(self, app, *, max_body_bytes: int = MAX_BODY_BYTES, max_pixels: int = MAX_PIXELS,
+                 max_concurrent: int = MAX_CONCURRENT, max_queue: int = MAX_QUEUE,
+                 queue_timeout: float = QUEUE_TIMEOUT):
+        for key, value, low in (("max_body_bytes", max_body_bytes, 1), ("max_pixels", max_pixels, 1),
+                                ("max_concurrent", max_concurrent, 1), ("max_queue", max_queue, 0)):
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+                raise ValueError(f"{key} must be an integer >= {low}, got {value!r}")
+        if not (isinstance(queue_timeout, numbers.Real) and queue_timeout >= 0):
+            raise ValueError(f"queue_timeout must be a number of seconds >= 0, got {queue_timeout!r}")
+        self.app = app
+        self.max_body_bytes, self.max_pixels = int(max_body_bytes), int(max_pixels)
+        self.max_concurrent, self.max_queue = int(max_concurrent), int(max_queue)
+        self.queue_timeout = float(queue_timeout)
+        self._slots: asyncio.Semaphore | None = None
+        self._admitted = 0  # running + waiting
+        self.rejected = {413: 0, 503: 0}
+
+    @staticmethod
+    async def _reply(send, status: int, detail: str) -> None:
+        body = json.dumps({"detail": detail}, ensure_ascii=False).encode("utf-8")
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+    async def _read_body(self, receive):
+        """The whole body, or ``None`` when it exceeds ``max_body_bytes``.
+
+        An oversized body is read to its end and discarded (up to 16 × the limit), so the client
+        receives the 413 reply instead of a broken connection; nothing beyond the limit is kept.
+        """
+        chunks, size = [], 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return b"".join(chunks) if size <= self.max_body_bytes else None
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                chunks.clear()
+            else:
+                chunks.append(chunk)
+            if not message.get("more_body", False) or size > 16 * self.max_body_bytes:
+                return b"".join(chunks) if size <= self.max_body_bytes else None
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        too_big = (f"request body exceeds the server's limit of {self.max_body_bytes:,} bytes; "
+                   "send fewer or smaller instances per request")
+        try:
+            int(declared or 0)
+        except ValueError:
+            return await self._reply(send, 400, "invalid Content-Length header")
+        body = await self._read_body(receive)
+        if body is None:
+            self.rejected[413] += 1
+            return await self._reply(send, 413, too_big)
+        if scope.get("method") != "POST":
+            return await self._forward(scope, body, send)
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self.max_concurrent)
+        if self._admitted >= self.max_concurrent + self.max_queue:
+            self.rejected[503] += 1
+            return await self._reply(send, 503, f"server busy: {self.max_concurrent} predictions running and "
+                                                f"{self.max_queue} waiting; retry later")
+        self._admitted += 1
+        try:
+            try:
+                await asyncio.wait_for(self._slots.acquire(), self.queue_timeout)
+            except asyncio.TimeoutError:
+                self.rejected[503] += 1
+                return await self._reply(send, 503, f"server busy: no prediction slot within "
+                                                    f"{self.queue_timeout:g} s; retry later")
+            try:
+                return await self._forward(scope, body, send)
+            finally:
+                self._slots.release()
+        finally:
+            self._admitted -= 1
+
+    async def _forward(self, scope, body: bytes, send):
+        """Run the app on the buffered body; known serving errors become JSON replies."""
+        sent = False
+
+        async def receive():
+            nonlocal sent
+            if sent:
+                return {"type": "http.disconnect"}
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        held = []  # the app's reply is held back until it returns, so an error can replace it
+
+        async def hold(message):
+            held.append(message)
+
+        token = _PIXELS.set(_PixelBudget(self.max_pixels))
+        try:
+            await self.app(scope, receive, hold)
+        except (ImageTooLarge, ModelOutputError, ServerConfigError) as err:
+            if err.status_code == 413:
+                self.rejected[413] += 1
+            return await self._reply(send, err.status_code, str(err))
+        except Exception:  # any other failure: pass on the app's own error reply, let uvicorn log it
+            for message in held:
+                await send(message)
+            raise
+        finally:
+            _PIXELS.reset(token)
+        for message in held:
+            await send(message)
+
+
 class ModelServer:
     """Run an ASGI ``app`` with uvicorn in a daemon thread on ``host:port``; ``stop()`` shuts it down.
 
     Usable as a context manager. ``port=None`` picks a free port. Only binds to localhost by default.
+    The app is wrapped in :class:`BoundedApp` with the given limits (see the module docstring);
+    ``server.limits`` is that wrapper (its ``rejected`` counts the 413 and 503 replies).
     """
 
-    def __init__(self, app, *, host: str = "127.0.0.1", port: int | None = None, timeout: float = 30.0):
+    def __init__(self, app, *, host: str = "127.0.0.1", port: int | None = None, timeout: float = 30.0,
+                 max_body_bytes: int = MAX_BODY_BYTES, max_pixels: int = MAX_PIXELS,
+                 max_concurrent: int = MAX_CONCURRENT, max_queue: int = MAX_QUEUE,
+                 queue_timeout: float = QUEUE_TIMEOUT):
         import uvicorn
 
         if port is not None and (isinstance(port, bool) or not isinstance(port, numbers.Integral)
                                  or not 0 < port < 65536):
             raise ValueError(f"port must be None or an integer in 1..65535, got {port!r}")
+        self.limits = BoundedApp(app, max_body_bytes=max_body_bytes, max_pixels=max_pixels,
+                                 max_concurrent=max_concurrent, max_queue=max_queue, queue_timeout=queue_timeout)
         self.host, self.port = host, int(port) if port is not None else free_port(host)
         self.timeout = float(timeout)
-        config = uvicorn.Config(app, host=self.host, port=self.port, log_level="warning",
+        config = uvicorn.Config(self.limits, host=self.host, port=self.port, log_level="warning",
                                 access_log=False, lifespan="off")
         self._server = uvicorn.Server(config)
         self._thread: threading.Thread | None = None
