@@ -5,10 +5,17 @@
 The stored outputs of the book come from this command in the ``book`` profile. It records the
 profile, versions, device and wall time in ``metadata.book`` and collects every
 ``bu.record_result`` into ``metadata.book.results``.
+
+Execution cannot hang: each cell gets a timeout derived from the profile's time budget
+(:func:`cell_timeout`), and a kernel that has finished a cell (reported idle) without sending its
+reply is detected after ``reply_grace`` seconds; either failure names the cell and leaves the file
+unwritten. Machine paths in stored outputs, tracebacks included, are shortened to library-relative
+paths (:func:`shorten_paths`).
 """
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import platform
@@ -18,6 +25,34 @@ import time
 from pathlib import Path
 
 from .config import PROFILES, RESULT_MIME
+
+#: per-cell timeout in seconds for each profile: the ``ci`` budget is 90 s per notebook (a cell gets
+#: 300 s on a loaded machine), ``book`` 15 min per chapter, ``full`` runs the textbook's sizes on a GPU
+CELL_TIMEOUT = {"ci": 300, "book": 900, "full": 4 * 3600}
+#: chapters whose budget is a multiple of the profile's (chapter 10 trains three CNNs on CIFAR-10: 30 min)
+BUDGET_FACTOR = {"ch10_cnn": 2}
+#: seconds to wait for a cell's reply after the kernel reported it idle (the reply normally follows at once)
+REPLY_GRACE = 60.0
+
+
+class ExecutionFailed(RuntimeError):
+    """A notebook could not be executed; the message names the notebook and the cell."""
+
+
+def cell_timeout(profile: str, notebook=None, last_wall_time: float | None = None) -> int:
+    """Per-cell timeout (seconds) for ``profile``, from the chapter's time budget.
+
+    ``CELL_TIMEOUT[profile]`` times the chapter's ``BUDGET_FACTOR``; when the notebook's previous run
+    in this profile (``last_wall_time``, seconds) took more than half of that, twice that run's time,
+    capped at twice the budget, so a chapter close to its budget is not cut off on a busy machine.
+    """
+    if profile not in PROFILES:
+        raise ValueError(f"profile must be one of {PROFILES}, got {profile!r}")
+    stem = Path(notebook).stem if notebook is not None else ""
+    budget = CELL_TIMEOUT[profile] * BUDGET_FACTOR.get(stem, 1)
+    if isinstance(last_wall_time, (int, float)) and last_wall_time > budget / 2:
+        return int(min(2 * last_wall_time, 2 * budget))
+    return int(budget)
 
 
 def collect_results(nb) -> list[dict]:
@@ -52,12 +87,147 @@ def strip_native_logs(nb) -> int:
     return dropped
 
 
-def execute_notebook(path, profile: str = "book", timeout: int = 3600) -> dict:
-    """Execute one notebook in place with ``BOOK_PROFILE=profile``; return its ``metadata.book``."""
+# --------------------------------------------------------------------------- machine paths in outputs
+_REPO = Path(__file__).resolve().parents[1]
+# .../site-packages/keras/src/x.py -> keras/src/x.py ; /usr/lib/python3.11/json/x.py -> json/x.py
+_LIBRARY_PREFIX = re.compile(
+    r"(?:[A-Za-z]:)?(?:[/\\][^\s/\\'\"\x1b:;,()\[\]]+)*?[/\\](?:site|dist)-packages[/\\]"
+    r"|(?:[A-Za-z]:)?(?:[/\\][^\s/\\'\"\x1b:;,()\[\]]+)*?[/\\]lib[/\\]python3(?:\.\d+)?[/\\]")
+
+
+def _roots(extra=()) -> list[tuple[str, str]]:
+    """(folder, what it becomes) pairs, longest first: the notebook folder, the repository, home."""
+    roots = [*extra, (str(_REPO), "."), (str(Path.home()), "~")]
+    return sorted({r for r in roots if len(r[0]) > 1}, key=lambda r: -len(r[0]))
+
+
+def shorten_text(text: str, extra_roots=()) -> str:
+    """``text`` with absolute library paths made library-relative and the repository/home folders dropped.
+
+    ``extra_roots`` adds ``(folder, replacement)`` pairs, e.g. the notebook's folder → ``"."``.
+    """
+    text = _LIBRARY_PREFIX.sub("", text)
+    for root, repl in _roots(extra_roots):
+        if root in text:
+            text = re.sub(re.escape(root) + r"[/\\]", "" if repl == "." else repl + "/", text)
+            text = re.sub(re.escape(root) + r"(?![\w.\-])", repl, text)
+    return text
+
+
+def shorten_paths(nb, notebook_dir=None) -> int:
+    """Shorten machine paths in every text output, error value and traceback; return how many changed.
+
+    ``keras/src/...`` instead of ``/home/me/venv/lib/python3.11/site-packages/keras/src/...``,
+    ``book_utils/data.py`` instead of the checkout's absolute path, ``~/`` for the home folder.
+    """
+    extra = [(str(Path(notebook_dir).resolve()), ".")] if notebook_dir is not None else []
+    changed = 0
+
+    def fix(value):
+        nonlocal changed
+        if isinstance(value, list):
+            return [fix(v) for v in value]
+        if isinstance(value, str):
+            new = shorten_text(value, extra)
+            changed += new != value
+            return new
+        return value
+
+    for cell in nb.cells:
+        for out in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            if "text" in out:
+                out["text"] = fix(out["text"])
+            if out.get("output_type") == "error":
+                out["evalue"] = fix(out.get("evalue", ""))
+                out["traceback"] = fix(out.get("traceback", []))
+            for key in list(out.get("data", {})):
+                if key.startswith("text/"):
+                    out["data"][key] = fix(out["data"][key])
+    return changed
+
+
+# --------------------------------------------------------------------------- a client that cannot hang
+def _client_class():
+    from queue import Empty
+
+    from jupyter_core.utils import ensure_async
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellTimeoutError
+
+    class GuardedClient(NotebookClient):
+        """nbclient's client with a reply wait that cannot hang (cf. jupyter/nbclient#312).
+
+        nbclient waits for a cell's ``execute_reply`` with one blocking poll of the shell socket for the
+        whole cell timeout; a missed socket wake-up then stalls it although the reply has arrived (seen
+        after widget cells: the kernel idle, the client waiting). Here the socket is polled again every
+        ``poll_interval`` seconds, and a reply that still has not come ``reply_grace`` seconds after the
+        kernel reported the cell finished (idle) fails the run, naming the cell.
+        """
+
+        reply_grace = REPLY_GRACE
+        poll_interval = 1.0
+        current_cell_index = None
+
+        async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
+            self.current_cell_index = cell_index
+            return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+
+        async def _async_poll_for_reply(self, msg_id, cell, timeout, task_poll_output_msg, task_poll_kernel_alive):
+            deadline = time.monotonic() + timeout if timeout is not None else None
+            idle_since = None
+            timeout_reply = None
+            while True:
+                if timeout_reply is not None:
+                    msg = timeout_reply
+                    msg["parent_header"] = {"msg_id": msg_id}
+                else:
+                    wait = self.poll_interval
+                    if deadline is not None:
+                        wait = max(0.0, min(wait, deadline - time.monotonic()))
+                    try:
+                        msg = await ensure_async(self.kc.shell_channel.get_msg(timeout=wait))
+                    except Empty:
+                        if deadline is not None and time.monotonic() >= deadline:
+                            task_poll_kernel_alive.cancel()
+                            await self._async_check_alive()
+                            timeout_reply = await self._async_handle_timeout(timeout, cell)
+                        elif task_poll_output_msg.done():  # kernel idle for this cell, reply missing
+                            idle_since = idle_since or time.monotonic()
+                            if time.monotonic() - idle_since > self.reply_grace:
+                                task_poll_kernel_alive.cancel()
+                                raise ExecutionFailed(
+                                    f"cell {self.current_cell_index}: the kernel went idle but its execute_reply "
+                                    f"never arrived within {self.reply_grace:g} s (a lost message, cf. "
+                                    "nbclient#312); nothing was written, run the notebook again") from None
+                        continue
+                if msg["parent_header"].get("msg_id") != msg_id:
+                    continue
+                try:
+                    await asyncio.wait_for(task_poll_output_msg, self.iopub_timeout)
+                except (asyncio.TimeoutError, Empty):
+                    if self.raise_on_iopub_timeout:
+                        task_poll_kernel_alive.cancel()
+                        raise CellTimeoutError.error_from_timeout_and_cell(
+                            "Timeout waiting for IOPub output", self.iopub_timeout, cell) from None
+                    self.log.warning("Timeout waiting for IOPub output")
+                task_poll_kernel_alive.cancel()
+                return msg
+
+    return GuardedClient
+
+
+def execute_notebook(path, profile: str = "book", timeout: int | None = None, *, reply_grace: float = REPLY_GRACE,
+                     client_class=None) -> dict:
+    """Execute one notebook in place with ``BOOK_PROFILE=profile``; return its ``metadata.book``.
+
+    ``timeout`` is the per-cell limit in seconds (``None``: :func:`cell_timeout` of the profile and
+    chapter). A cell that times out, raises, or whose reply is lost raises :class:`ExecutionFailed`
+    naming the cell; the notebook file is then left as it was.
+    """
     import keras
     import nbformat
     import tensorflow as tf
-    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
     from . import device
 
@@ -66,14 +236,32 @@ def execute_notebook(path, profile: str = "book", timeout: int = 3600) -> dict:
     path = Path(path)
     if path.suffix != ".ipynb" or not path.is_file():
         raise FileNotFoundError(f"{path} is not a notebook file")
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0):
+        raise ValueError(f"timeout must be a positive number of seconds or None, got {timeout!r}")
     nb = nbformat.read(path, as_version=4)
+    if timeout is None:
+        last = nb.metadata.get("book", {})
+        timeout = cell_timeout(profile, path, last.get("wall_time_s") if last.get("profile") == profile else None)
     old_profile = os.environ.get("BOOK_PROFILE")
     os.environ["BOOK_PROFILE"] = profile
     try:
-        client = NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False,
-                                store_widget_state=True, resources={"metadata": {"path": str(path.parent)}})
+        client = (client_class or _client_class())(
+            nb, timeout=timeout, kernel_name="python3", record_timing=False, store_widget_state=True,
+            resources={"metadata": {"path": str(path.parent)}})
+        client.reply_grace = float(reply_grace)
         start = time.perf_counter()
-        client.execute()
+        try:
+            client.execute()
+        except CellTimeoutError:
+            raise ExecutionFailed(f"{path}: cell {client.current_cell_index} did not finish within {timeout} s "
+                                  f"(the per-cell limit of the {profile!r} profile; --timeout changes it)") from None
+        except DeadKernelError as err:
+            raise ExecutionFailed(f"{path}: the kernel died in cell {client.current_cell_index} ({err})") from None
+        except CellExecutionError as err:
+            raise ExecutionFailed(f"{path}: cell {client.current_cell_index} raised an error:\n"
+                                  f"{shorten_text(str(err))}") from None
+        except ExecutionFailed as err:
+            raise ExecutionFailed(f"{path}: {err}") from None
         wall = time.perf_counter() - start
     finally:
         if old_profile is None:
@@ -81,6 +269,7 @@ def execute_notebook(path, profile: str = "book", timeout: int = 3600) -> dict:
         else:
             os.environ["BOOK_PROFILE"] = old_profile
     strip_native_logs(nb)
+    shorten_paths(nb, path.parent)
     stamp = {
         "profile": profile,
         "tensorflow": tf.__version__,
@@ -92,18 +281,58 @@ def execute_notebook(path, profile: str = "book", timeout: int = 3600) -> dict:
     }
     nb.metadata["book"] = stamp
     nb.metadata["kernelspec"] = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
-    nbformat.write(nb, path)
+    _write_atomically(nb, path)
     return stamp
+
+
+def _write_atomically(nb, path: Path) -> None:
+    import nbformat
+
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        nbformat.write(nb, tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def rewrite_paths(path) -> int:
+    """Shorten the machine paths in a stored notebook's outputs without executing it; return how many."""
+    import nbformat
+
+    path = Path(path)
+    nb = nbformat.read(path, as_version=4)
+    changed = shorten_paths(nb, path.parent)
+    if changed:
+        _write_atomically(nb, path)
+    return changed
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m book_utils.execute", description=__doc__.split("\n\n")[0])
     parser.add_argument("notebooks", nargs="+", help="notebook files to execute in place")
     parser.add_argument("--profile", default="book", choices=PROFILES)
-    parser.add_argument("--timeout", type=int, default=3600, help="per-cell timeout in seconds")
+    parser.add_argument("--timeout", type=int, default=None,
+                        help="per-cell timeout in seconds (default: from the profile's budget: "
+                             + ", ".join(f"{k} {v} s" for k, v in CELL_TIMEOUT.items())
+                             + "; chapter 10 twice that; up to twice more for a chapter whose last run "
+                               "took over half its budget)")
+    parser.add_argument("--reply-grace", type=float, default=REPLY_GRACE,
+                        help="seconds to wait for a cell's reply once the kernel is idle before failing")
+    parser.add_argument("--shorten-paths-only", action="store_true",
+                        help="do not execute: only shorten machine paths in the stored outputs (tracebacks included)")
     args = parser.parse_args(argv)
+    if args.shorten_paths_only:
+        for nb in args.notebooks:
+            print(f"{nb}: {rewrite_paths(nb)} outputs shortened", flush=True)
+        return 0
     for nb in args.notebooks:
-        stamp = execute_notebook(nb, args.profile, args.timeout)
+        try:
+            stamp = execute_notebook(nb, args.profile, args.timeout, reply_grace=args.reply_grace)
+        except ExecutionFailed as err:
+            print(f"error: {err}", file=sys.stderr, flush=True)
+            return 1
         print(f"{nb}: {stamp['wall_time_s']:.1f}s (profile={args.profile}, {len(stamp['results'])} results)",
               flush=True)
     return 0

@@ -62,8 +62,12 @@ class TestNotebook:
 
     def test_no_machine_paths(self, path):
         for cell in code_cells(load(path)):
-            text = output_text(cell)
-            assert not MACHINE_PATH.search(text), f"{path.name}: machine path in output: {MACHINE_PATH.search(text)[0]}"
+            errors = [o for o in cell.get("outputs", []) if o["output_type"] == "error"]
+            text = "\n".join([output_text(cell), *(e.get("evalue", "") for e in errors),
+                              *(line for e in errors for line in e.get("traceback", []))])
+            assert not MACHINE_PATH.search(text), (
+                f"{path.name}: machine path in output: {MACHINE_PATH.search(text)[0]} "
+                "(python -m book_utils.execute shortens them; re-execute the notebook)")
 
     def test_no_stderr_noise(self, path):
         for cell in code_cells(load(path)):

@@ -1,0 +1,114 @@
+"""book_utils.execute: per-cell timeouts from the profile budget, lost kernel replies, path shortening."""
+import json
+import time
+
+import nbformat
+import pytest
+
+from book_utils import execute
+
+
+def test_cell_timeout_follows_the_profile_budget():
+    assert execute.cell_timeout("book", "chapters/ch03_classification.ipynb") == 900
+    assert execute.cell_timeout("book", "chapters/ch10_cnn.ipynb") == 1800
+    assert execute.cell_timeout("ci") == 300
+    # a chapter whose last run used most of its budget gets room for a busy machine, at most 2x the budget
+    assert execute.cell_timeout("book", "ch09_overfitting.ipynb", last_wall_time=837.1) == 1674
+    assert execute.cell_timeout("book", "ch10_cnn.ipynb", last_wall_time=2500) == 3600
+    assert execute.cell_timeout("book", "ch02_regression.ipynb", last_wall_time=7.9) == 900
+    with pytest.raises(ValueError, match="profile"):
+        execute.cell_timeout("huge")
+
+
+@pytest.mark.parametrize("raw, short", [
+    ("\x1b[32m/work/venv/lib/python3.11/site-packages/keras/src/layers/core.py:181\x1b[39m, in f",
+     "\x1b[32mkeras/src/layers/core.py:181\x1b[39m, in f"),
+    ('File "/root/.pyenv/versions/3.11.7/lib/python3.11/json/decoder.py", line 3',
+     'File "json/decoder.py", line 3'),
+    (r"C:\Users\me\venv\Lib\site-packages\numpy\core.py", r"numpy\core.py"),
+    (str(execute._REPO / "book_utils" / "data.py") + ":12", "book_utils/data.py:12"),
+    ("no path here: 3/4 and a/b", "no path here: 3/4 and a/b"),
+])
+def test_shorten_text(raw, short):
+    assert execute.shorten_text(raw) == short
+
+
+def _notebook(tmp_path, *sources, tags=None):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(s) for s in sources]
+    for i, t in (tags or {}).items():
+        nb.cells[i].metadata["tags"] = t
+    path = tmp_path / "nb.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+def _dropping_client(drop_index):
+    """A client whose transport loses the execute_reply of cell ``drop_index`` (the kernel still goes idle)."""
+    from jupyter_core.utils import ensure_async
+
+    class Dropping(execute._client_class()):
+        async def async_start_new_kernel_client(self):
+            kc = await super().async_start_new_kernel_client()
+            real = kc.shell_channel.get_msg
+
+            async def get_msg(*args, **kwargs):
+                while True:
+                    msg = await ensure_async(real(*args, **kwargs))
+                    if not (msg["msg_type"] == "execute_reply" and self.current_cell_index == drop_index):
+                        return msg
+
+            kc.shell_channel.get_msg = get_msg
+            return kc
+
+    return Dropping
+
+
+def test_a_lost_reply_fails_loudly_with_the_cell_index(tmp_path):
+    path = _notebook(tmp_path, "x = 1", "print(x + 1)", "x")
+    before = path.read_bytes()
+    t0 = time.monotonic()
+    with pytest.raises(execute.ExecutionFailed, match=r"cell 1: the kernel went idle but its execute_reply never"):
+        execute.execute_notebook(path, "ci", timeout=120, reply_grace=1, client_class=_dropping_client(1))
+    assert time.monotonic() - t0 < 60  # not the 120 s cell timeout, let alone nbclient's hour
+    assert path.read_bytes() == before  # nothing written
+
+
+def test_cell_timeout_names_the_cell(tmp_path):
+    path = _notebook(tmp_path, "x = 1", "import time; time.sleep(60)")
+    with pytest.raises(execute.ExecutionFailed, match=r"cell 1 did not finish within 2 s"):
+        execute.execute_notebook(path, "ci", timeout=2)
+
+
+def test_written_outputs_have_no_machine_paths(tmp_path):
+    path = _notebook(tmp_path, "import json\njson.loads('{')", "import os; print(os.getcwd())",
+                     tags={0: ["raises-exception"]})
+    stamp = execute.execute_notebook(path, "ci", timeout=60)
+    assert stamp["profile"] == "ci"
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    error = nb["cells"][0]["outputs"][0]
+    assert error["output_type"] == "error" and any("json/decoder.py" in line for line in error["traceback"])
+    text = json.dumps(nb["cells"])
+    for machine in ("/work/", "/root/", "/home/", "site-packages", str(tmp_path)):
+        assert machine not in text
+    assert not list(tmp_path.glob(".*.tmp-*"))
+
+
+def test_cli_reports_failure_with_exit_code(tmp_path, capsys):
+    path = _notebook(tmp_path, "raise ValueError('boom')")
+    assert execute.main(["--profile", "ci", str(path)]) == 1
+    assert "cell 0 raised an error" in capsys.readouterr().err
+
+
+def test_shorten_paths_only_rewrites_stored_tracebacks(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("1/0")
+    cell.outputs = [nbformat.v4.new_output("error", ename="ZeroDivisionError", evalue="x", traceback=[
+        "\x1b[32m/home/me/venv/lib/python3.11/site-packages/keras/src/ops.py:3\x1b[39m"])]
+    nb.cells = [cell]
+    path = tmp_path / "nb.ipynb"
+    nbformat.write(nb, path)
+    assert execute.main(["--shorten-paths-only", str(path)]) == 0
+    assert json.loads(path.read_text())["cells"][0]["outputs"][0]["traceback"] == [
+        "\x1b[32mkeras/src/ops.py:3\x1b[39m"]
+    assert execute.rewrite_paths(path) == 0
