@@ -1,12 +1,28 @@
-"""Sphinx extension for the book's generated pages.
+"""Sphinx extension for the book's site.
 
 ``{results-table}`` renders every ``bu.record_result`` stored in the chapters' metadata, and
 ``{glossary-table}`` renders ``glossary.yml``; both are computed at build time, so the pages can
 never drift from the notebooks or the term list.
+
+The reader's site (see README, "The site"):
+
+* Chinese search: a jieba user dictionary built from ``glossary.yml`` and the chapter and section
+  titles (``html_search_options['dict']``), and a query splitter that cuts a query into the terms
+  of the index (longest match), so index and query split alike.
+* Stable readable anchors: every section id is its label or its slug (``#sec-10-2-1``, ``#小结``),
+  never ``#idN``.
+* Chinese typography: whitespace from a source line break between two CJK characters is removed.
+* ``bu.show_source`` listings: signature and docstring visible, the body behind a toggle.
+* Widgets: the html-manager bundle is served from ``_static/widgets`` (no CDN), each widget gets a
+  short Chinese note on what it does and how to run it live.
+* Repository and launch buttons appear only when ``repository.url`` in ``_config.yml`` is set.
 """
 from __future__ import annotations
 
+import ast
+import html as html_lib
 import json
+import re
 from pathlib import Path
 
 import yaml
@@ -107,8 +123,419 @@ def textbook_role(name, rawtext, text, lineno, inliner, options=None, content=No
     return [node], []
 
 
+
+# ---------------------------------------------------------------------------------------------
+# Headings: readable, stable anchors
+# ---------------------------------------------------------------------------------------------
+
+_NUMBERED = re.compile(r"^(?:([A-Za-z])\.?)?(\d+(?:\.\d+)*)(?=\s|$|[^\w.])")
+
+
+def heading_slug(title: str) -> str:
+    """Anchor for a heading: section numbers where there are any, else the words of the title.
+
+    ``10.2.1 单通道输入`` → ``sec-10-2-1``; ``B.1 数据并行`` → ``sec-b-1``; ``第10章 …`` →
+    ``chapter-10``; ``附录A …`` → ``appendix-a``; ``小结`` → ``小结``; ``tf.constant(x)`` →
+    ``tf-constant-x``. Used by myst (``myst_heading_slug_func``) and as the section's HTML id.
+    """
+    t = title.strip()
+    m = re.match(r"^第\s*(\d+)\s*章", t)
+    if m:
+        return f"chapter-{m.group(1)}"
+    m = re.match(r"^附录\s*([A-Za-z])", t)
+    if m:
+        return f"appendix-{m.group(1).lower()}"
+    m = _NUMBERED.match(t)
+    if m and (m.group(1) is None or m.group(2)):
+        parts = ([m.group(1).lower()] if m.group(1) else []) + m.group(2).split(".")
+        return "sec-" + "-".join(parts)
+    slug = re.sub(r"[^\w]+", "-", t.lower()).strip("-_")
+    return slug or "section"
+
+
+def _stable_section_ids(app, doctree):
+    """Give every section its label or slug as first id and drop docutils' ``idN`` ids."""
+    from docutils import nodes
+
+    slugs = getattr(doctree, "myst_slugs", {}) or {}
+    by_old = {v[1]: k for k, v in slugs.items()}
+    renamed: dict[str, str] = {}
+    for section in doctree.findall(nodes.section):
+        ids = section["ids"]
+        if not ids:
+            continue
+        explicit = [doctree.nameids.get(n) for n in section["names"] if doctree.nametypes.get(n)]
+        explicit = [i for i in explicit if i and i in ids]
+        primary = explicit[0] if explicit else by_old.get(ids[0]) or section.get("slug")
+        if not primary:
+            continue
+        if primary in doctree.ids and doctree.ids[primary] is not section:
+            continue  # taken by another node; keep docutils' id
+        old = ids[0]
+        new_ids = [primary] + [i for i in ids if i != primary and not re.fullmatch(r"id\d+", i)]
+        for i in ids:
+            if re.fullmatch(r"id\d+", i) and i != primary:
+                renamed[i] = primary
+                doctree.ids.pop(i, None)
+        section["ids"] = new_ids
+        doctree.ids[primary] = section
+        if old in by_old:
+            slug = by_old[old]
+            line, _, text = slugs[slug]
+            slugs[slug] = (line, primary, text)
+    if renamed:
+        for node in doctree.findall(nodes.Element):
+            if node.get("refid") in renamed:
+                node["refid"] = renamed[node["refid"]]
+        for name, i in list(doctree.nameids.items()):
+            if i in renamed:
+                doctree.nameids[name] = renamed[i]
+
+
+# ---------------------------------------------------------------------------------------------
+# Chinese typography: no space from a source line break between two CJK characters
+# ---------------------------------------------------------------------------------------------
+
+_CJK = ("\u2e80-\u2fdf\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff"
+        "\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef")
+_CJK_CHAR = re.compile(f"[{_CJK}]")
+_BREAK = re.compile(r"[ \t]*\n\s*")
+
+
+def _skip_types():
+    from docutils import nodes
+
+    return (nodes.literal, nodes.literal_block, nodes.math, nodes.math_block, nodes.raw,
+            nodes.comment, nodes.FixedTextElement, nodes.doctest_block)
+
+
+def remove_cjk_line_breaks(doctree) -> int:
+    """Drop whitespace containing a newline between two CJK characters (outside code and math).
+
+    Works across inline markup (``**误差**\\n梯度``): the characters on either side are taken from
+    the neighbouring text nodes of the same paragraph. Returns the number of breaks removed.
+    """
+    from docutils import nodes
+
+    skip = _skip_types()
+    removed = 0
+    for block in list(doctree.findall(nodes.TextElement)):
+        if isinstance(block, skip) or isinstance(block.parent, nodes.TextElement):
+            continue
+        if any(isinstance(a, skip) for a in _ancestors(block)):
+            continue
+        texts = []  # (node, editable)
+        for t in block.findall(nodes.Text):
+            editable = not any(isinstance(a, skip) for a in _ancestors(t, stop=block))
+            texts.append((t, editable))
+        if not any(e and "\n" in str(t) for t, e in texts):
+            continue
+        strings = [str(t) for t, _ in texts]
+        for k, (t, editable) in enumerate(texts):
+            s = strings[k]
+            if not editable or "\n" not in s:
+                continue
+
+            def before(pos, k=k):
+                if pos > 0:
+                    return strings[k][pos - 1]
+                for j in range(k - 1, -1, -1):
+                    if strings[j]:
+                        return strings[j][-1]
+                return ""
+
+            def after(pos, k=k):
+                if pos < len(strings[k]):
+                    return strings[k][pos]
+                for j in range(k + 1, len(strings)):
+                    if strings[j]:
+                        return strings[j][0]
+                return ""
+
+            out, last = [], 0
+            for m in _BREAK.finditer(s):
+                out.append(s[last:m.start()])
+                if _CJK_CHAR.fullmatch(before(m.start()) or "x") and _CJK_CHAR.fullmatch(after(m.end()) or "x"):
+                    removed += 1
+                else:
+                    out.append(m.group(0))
+                last = m.end()
+            out.append(s[last:])
+            new = "".join(out)
+            if new != s:
+                strings[k] = new
+                t.parent.replace(t, nodes.Text(new))
+    return removed
+
+
+def _ancestors(node, stop=None):
+    p = node.parent
+    while p is not None and p is not stop:
+        yield p
+        p = p.parent
+
+
+def _read_transform():
+    from sphinx.transforms import SphinxTransform
+
+    class BookReadTransform(SphinxTransform):
+        """Section ids and CJK line breaks, before Sphinx collects labels (850) and the toc."""
+
+        default_priority = 840
+
+        def apply(self, **kwargs):
+            _stable_section_ids(self.app, self.document)
+            remove_cjk_line_breaks(self.document)
+
+    return BookReadTransform
+
+
+# ---------------------------------------------------------------------------------------------
+# Search: jieba user dictionary from the glossary and the titles; query split like the index
+# ---------------------------------------------------------------------------------------------
+
+_CJK_RUN = re.compile(f"[{_CJK}]{{2,12}}")
+
+#: Cuts a query into terms of the search index by longest match, like jieba cut the pages
+#: (the index vocabulary is jieba's segmentation with the book's dictionary). Non-CJK parts are
+#: split as Sphinx does by default.
+JS_SPLITTER = r"""
+var splitQuery = (query) => {
+  const idx = (typeof Search !== "undefined" && Search._index) ? Search._index : null;
+  const has = (w) => !!idx && (Object.prototype.hasOwnProperty.call(idx.terms, w) ||
+                               Object.prototype.hasOwnProperty.call(idx.titleterms, w));
+  const out = [];
+  for (const part of query.split(/[^\p{Letter}\p{Number}_\p{Emoji_Presentation}]+/gu)) {
+    if (!part) continue;
+    for (const run of part.match(/\p{Script=Han}+|[^\p{Script=Han}]+/gu)) {
+      if (!/\p{Script=Han}/u.test(run)) { out.push(run); continue; }
+      if (run.length < 2 || has(run)) { out.push(run); continue; }
+      let i = 0;
+      while (i < run.length) {
+        let j = Math.min(run.length, i + 12);
+        while (j > i + 1 && !has(run.slice(i, j))) j--;
+        if (j > i + 1) { out.push(run.slice(i, j)); i = j; } else { i++; }
+      }
+    }
+  }
+  return out;
+};
+"""
+
+
+def search_words(root: Path = ROOT) -> list[str]:
+    """Words for jieba's user dictionary: glossary terms and the CJK runs of every heading."""
+    words: list[str] = []
+    for e in yaml.safe_load((root / "glossary.yml").read_text(encoding="utf-8")):
+        words += [w for w in re.split(r"\s+", e["zh"]) if _CJK_CHAR.search(w) and len(w) > 1]
+    toc = (root / "_toc.yml").read_text(encoding="utf-8")
+    sources = [root / f"{f}.ipynb" for f in re.findall(r"file:\s*(\S+)", toc)] + [root / "index.md"]
+    for path in sources:
+        if not path.exists():
+            continue
+        if path.suffix == ".ipynb":
+            nb = json.loads(path.read_text(encoding="utf-8"))
+            text = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
+        else:
+            text = path.read_text(encoding="utf-8")
+        for line in text.splitlines():
+            if re.match(r"#{1,6}\s", line):
+                words += _CJK_RUN.findall(re.sub(r"[\u3000-\u303f\uff00-\uffef]", " ", line))
+    return sorted(set(words), key=lambda w: (len(w), w))
+
+
+def _search_language():
+    from sphinx.search.zh import SearchChinese
+
+    class BookChinese(SearchChinese):
+        """Sphinx's Chinese search with the book's dictionary and a query splitter to match."""
+
+        js_splitter_code = JS_SPLITTER
+
+    return BookChinese
+
+
+def _config_inited(app, config):
+    # search: the user dictionary is generated from the glossary and the headings
+    dict_path = Path(app.doctreedir).parent / "tfbook_jieba_dict.txt"
+    dict_path.parent.mkdir(parents=True, exist_ok=True)
+    text = "".join(f"{w}\n" for w in search_words())
+    if not dict_path.exists() or dict_path.read_text(encoding="utf-8") != text:
+        dict_path.write_text(text, encoding="utf-8")
+    config.html_search_options = {**(config.html_search_options or {}), "dict": str(dict_path)}
+
+    # repository and launch buttons only when the repository URL is set (one place: _config.yml)
+    theme = config.html_theme_options
+    if (theme.get("repository_url") or "").strip():
+        theme.setdefault("use_repository_button", True)
+        theme.setdefault("use_issues_button", True)
+    else:
+        for key in ("repository_url", "use_repository_button", "use_issues_button",
+                    "use_edit_page_button", "launch_buttons"):
+            theme.pop(key, None)
+
+
+# ---------------------------------------------------------------------------------------------
+# Post-transforms on notebook outputs: show_source listings, widget notes, Chinese prompts
+# ---------------------------------------------------------------------------------------------
+
+_PROMPTS = {
+    "Show code cell source": "显示代码", "Hide code cell source": "隐藏代码",
+    "Show code cell content": "显示代码单元", "Hide code cell content": "隐藏代码单元",
+    "Show code cell output": "显示输出", "Hide code cell output": "隐藏输出",
+    "Show code cell outputs": "显示输出", "Hide code cell outputs": "隐藏输出",
+}
+
+_CONTROL_KINDS = {
+    "Slider": "滑块", "Dropdown": "下拉框", "Checkbox": "复选框", "ToggleButtons": "切换按钮",
+    "Button": "按钮", "Text": "输入框", "Play": "播放按钮", "RadioButtons": "单选框",
+}
+
+
+def split_listing(code: str) -> tuple[str, str]:
+    """(head, body) of a listing: decorators, signature and docstring; then the rest."""
+    lines = code.splitlines(keepends=True)
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return code, ""
+    if not tree.body:
+        return code, ""
+    node = tree.body[0]
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and len(tree.body) == 1:
+        first = node.body[0]
+        doc = isinstance(first, ast.Expr) and isinstance(getattr(first, "value", None), ast.Constant) \
+            and isinstance(first.value.value, str)
+        end = first.end_lineno if doc else first.lineno - 1
+        if doc and len(node.body) == 1:
+            return code, ""
+    else:  # a module: its docstring, if any
+        first = tree.body[0]
+        doc = isinstance(first, ast.Expr) and isinstance(getattr(first, "value", None), ast.Constant)
+        if not doc:
+            return code, ""
+        end = first.end_lineno
+    return "".join(lines[:end]), "".join(lines[end:])
+
+
+def _listing_html(app, code: str, name: str) -> str | None:
+    head, body = split_listing(code)
+    n_body = len(body.strip("\n").splitlines())
+    if n_body < 8:
+        return None
+    hl = app.builder.highlighter
+
+    def block(src):
+        return f'<div class="highlight-python notranslate">{hl.highlight_block(src.rstrip(), "python")}</div>'
+
+    return (f'<div class="bu-listing" data-name="{html_lib.escape(name)}">{block(head)}'
+            f'<details class="bu-listing-body"><summary>展开 <code>{html_lib.escape(name)}</code> '
+            f'的实现（{n_body} 行）</summary>{block(body)}</details></div>')
+
+
+def _widget_note(state: dict, model_id: str) -> str:
+    """One Chinese sentence on what a widget offers, from its saved state."""
+    kinds: list[str] = []
+    labels: list[str] = []
+    seen = set()
+
+    def walk(mid):
+        if mid in seen or mid not in state:
+            return
+        seen.add(mid)
+        m = state[mid]
+        st = m.get("state", {})
+        name = m.get("model_name", "").removesuffix("Model")
+        for key, kind in _CONTROL_KINDS.items():
+            if key in name and not name.endswith("Style"):
+                kinds.append(kind)
+                d = re.sub(r"<[^>]+>", "", str(st.get("description") or "")).strip().rstrip(":：")
+                if d:
+                    labels.append(d)
+                break
+        for child in st.get("children", []) or []:
+            walk(str(child).removeprefix("IPY_MODEL_"))
+
+    walk(model_id)
+    what = ""
+    if kinds:
+        counts = {k: kinds.count(k) for k in dict.fromkeys(kinds)}
+        what = "、".join(f"{n} 个{k}" if n > 1 else k for k, n in counts.items())
+        if labels:
+            what += "（" + "、".join(dict.fromkeys(labels)) + "）"
+        what += "。"
+    return (f"{what}静态网页没有 Python 内核：这里显示的是保存时的状态，改变控件不会重新计算。"
+            "要实时交互，请用页面顶部的下载按钮取得本章 .ipynb，在 JupyterLab 中从头运行到这个单元。")
+
+
+def _output_post_transform():
+    from docutils import nodes
+    from sphinx.transforms.post_transforms import SphinxPostTransform
+
+    class BookOutputs(SphinxPostTransform):
+        default_priority = 210  # after myst-nb's HideInputCells (199)
+        formats = ("html",)
+
+        def run(self, **kwargs):
+            for node in list(self.document.findall(nodes.Element)):
+                if "prompt_show" in node.attributes:
+                    node["prompt_show"] = _PROMPTS.get(node["prompt_show"], node["prompt_show"])
+                    node["prompt_hide"] = _PROMPTS.get(node["prompt_hide"], node["prompt_hide"])
+            widget_state = None
+            for raw in list(self.document.findall(nodes.raw)):
+                if raw.get("format") != "html":
+                    continue
+                text = raw.astext()
+                if 'class="bu-source"' in text:
+                    self.collapse_listing(raw, text)
+                elif "application/vnd.jupyter.widget-view+json" in text:
+                    if widget_state is None:
+                        widget_state = self.widget_state()
+                    self.note_widget(raw, text, widget_state)
+
+        def collapse_listing(self, raw, text):
+            m = re.search(r"<pre[^>]*>(.*?)</pre>", text, re.S)
+            if not m:
+                return
+            code = html_lib.unescape(re.sub(r"<[^>]+>", "", m.group(1)))
+            name = re.search(r"<div title='([^']*)'>", text)
+            new = _listing_html(self.app, code, name.group(1) if name else "source")
+            if new:
+                raw.replace_self(nodes.raw("", new, format="html", classes=raw["classes"]))
+
+        def widget_state(self):
+            path = Path(self.env.doc2path(self.env.docname))
+            try:
+                nb = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                return {}
+            return nb.get("metadata", {}).get("widgets", {}).get(
+                "application/vnd.jupyter.widget-state+json", {}).get("state", {})
+
+        def note_widget(self, raw, text, state):
+            m = re.search(r'"model_id":\s*"([0-9a-f]+)"', text)
+            output = raw.parent
+            while output is not None and "cell_output" not in output.get("classes", []):
+                output = output.parent
+            if m is None or output is None:
+                return
+            note = nodes.container(classes=["tfbook-widget-note"])
+            para = nodes.paragraph()
+            para += nodes.inline("", "交互组件", classes=["tfbook-widget-note-label"])
+            para += nodes.Text("：")
+            para += nodes.Text(_widget_note(state, m.group(1)))
+            note += para
+            output.parent.insert(output.parent.index(output) + 1, note)
+
+    return BookOutputs
+
+
 def setup(app):
     app.add_role("textbook", textbook_role)
     app.add_directive("results-table", ResultsTable)
     app.add_directive("glossary-table", GlossaryTable)
+    app.add_search_language(_search_language())
+    app.connect("config-inited", _config_inited)
+    app.add_transform(_read_transform())
+    app.add_post_transform(_output_post_transform())
     return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "0.1"}
