@@ -26,8 +26,9 @@ def get_profile() -> str:
 
 def set_seed(seed: int) -> None:
     """Seed Python, NumPy, TensorFlow and Keras in one call."""
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < 2**32:
+        raise ValueError(f"seed must be a non-negative integer below 2**32 (NumPy's seed range), got {seed!r}")
+    seed = int(seed)  # NumPy integers too: random.seed accepts only Python ints
     import keras
     import tensorflow as tf
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import numbers
 from pathlib import Path
 
 import numpy as np
@@ -67,8 +68,9 @@ def show_images(images, labels=None, *, ncols: int = 8, cmap: str = "gray", size
         )
     if labels is not None and len(labels) != len(images):
         raise ValueError(f"got {len(images)} images but {len(labels)} labels; pass one label per image")
-    if not isinstance(ncols, int) or ncols < 1:
+    if isinstance(ncols, bool) or not isinstance(ncols, numbers.Integral) or ncols < 1:
         raise ValueError(f"ncols must be a positive integer, got {ncols!r}")
+    ncols = int(ncols)
     n = len(images)
     ncols = min(ncols, n)
     nrows = int(np.ceil(n / ncols))
@@ -104,6 +106,10 @@ def plot_history(history, keys=None, *, title: str | None = None, xlabel: str = 
     missing = [k for k in keys if k not in hist]
     if missing:
         raise KeyError(f"history has no {missing}; available: {sorted(hist)}")
+    empty = [k for k in keys if len(hist[k]) == 0]
+    if not keys or empty:
+        raise ValueError(f"history has no values to plot for {empty or 'any key'} (empty lists); "
+                         "train for at least one epoch first")
     groups: dict[str, list[str]] = {}
     for k in keys:
         base = k[4:] if k.startswith("val_") else k[5:] if k.startswith("test_") else k

@@ -186,8 +186,13 @@ def image_size(raw: bytes) -> tuple[int, int]:
         try:
             with Image.open(io.BytesIO(raw)) as im:  # reads the header only
                 return int(im.size[0]), int(im.size[1])
-        except Image.DecompressionBombError:
-            return 1 << 31, 1  # far beyond any budget; the exact size does not matter
+        except Image.DecompressionBombError as err:  # over Pillow's own limit (~179 Mpx): refuse outright
+            import re
+
+            found = re.search(r"\((\d+) pixels\)", str(err))
+            declared = f"{int(found[1]):,} pixels" if found else "more pixels than Pillow accepts"
+            raise ImageTooLarge(f"image declaring {declared} exceeds the server's limit of "
+                                f"{MAX_PIXELS:,} decoded pixels per request; send smaller images") from None
         except Exception as err:
             raise ValueError(f"could not decode image: {type(err).__name__}") from None
 

@@ -39,6 +39,22 @@ def _clone_metric(metric):
 def _check_dataset(name, data):
     if not hasattr(data, "element_spec"):
         raise TypeError(f"{name} must be a batched tf.data.Dataset of (x, y); see bu.data.make_dataset")
+    spec = data.element_spec
+    if not isinstance(spec, tuple) or len(spec) != 2:
+        raise TypeError(f"{name} must yield (x, y) pairs (inputs and labels), but its elements are {spec!r}; "
+                        "build it with bu.data.make_dataset(x, y) or Dataset.from_tensor_slices((x, y))")
+
+
+_NONFINITE = ("raise", "warn", "ignore")
+
+
+def _nonfinite_flags(x, y, loss_value):
+    """Scalar bools: the batch's float inputs/labels are all finite; the loss is finite."""
+    import tensorflow as tf
+
+    checks = [tf.reduce_all(tf.math.is_finite(t)) for t in tf.nest.flatten((x, y)) if t.dtype.is_floating]
+    inputs_ok = tf.reduce_all(tf.stack(checks)) if checks else tf.constant(True)
+    return inputs_ok, tf.reduce_all(tf.math.is_finite(loss_value))
 
 
 def make_train_step(model, loss, optimizer, metrics=None, *, loss_tracker=None, jit_compile: bool = False):
@@ -92,17 +108,27 @@ def make_eval_step(model, loss, metrics=None, *, loss_tracker=None):
 
 
 def fit(model, train_data, *, loss, optimizer, epochs: int, validation_data=None, metrics=None,
-        verbose: int = 1, jit_compile: bool = False) -> dict:
+        verbose: int = 1, jit_compile: bool = False, on_nonfinite: str = "raise") -> dict:
     """Train ``model`` on a batched ``tf.data.Dataset`` of (x, y) with compiled steps.
 
     Returns a history dict: ``loss``, each metric, their ``val_`` twins when validation data is
     given, and ``time`` (seconds per epoch). ``verbose=1`` prints one line per epoch; ``0`` is silent.
+
+    Every batch is checked inside the compiled epoch: NaN/inf in its float inputs or labels, or a
+    non-finite loss, stops training after that epoch with a ``FloatingPointError`` naming the epoch
+    and the first such batch (``on_nonfinite="raise"``). To watch a divergence on purpose pass
+    ``on_nonfinite="warn"`` (print it once and go on) or ``"ignore"``. An empty dataset raises
+    ``ValueError``.
     """
     import keras
     import tensorflow as tf
 
     check_int("epochs", epochs)
     _check_dataset("train_data", train_data)
+    if validation_data is not None:
+        _check_dataset("validation_data", validation_data)
+    if on_nonfinite not in _NONFINITE:
+        raise ValueError(f"on_nonfinite must be one of {_NONFINITE}, got {on_nonfinite!r}")
     optimizer = keras.optimizers.get(optimizer) if isinstance(optimizer, str) else optimizer
     metrics = dict(metrics or {})
     if not model.built:  # build from the dataset's spec without pulling a batch through the pipeline
@@ -115,8 +141,16 @@ def fit(model, train_data, *, loss, optimizer, epochs: int, validation_data=None
 
     @tf.function
     def train_epoch(dataset):  # the whole epoch is one graph: no Python work per batch
+        batches = tf.constant(0, tf.int64)
+        first_bad_input = tf.constant(-1, tf.int64)
+        first_bad_loss = tf.constant(-1, tf.int64)
         for x, y in dataset:
-            train_step(x, y)
+            loss_value = train_step(x, y)
+            inputs_ok, loss_ok = _nonfinite_flags(x, y, loss_value)
+            first_bad_input = tf.where((first_bad_input < 0) & ~inputs_ok, batches, first_bad_input)
+            first_bad_loss = tf.where((first_bad_loss < 0) & ~loss_ok, batches, first_bad_loss)
+            batches += 1
+        return batches, first_bad_input, first_bad_loss
 
     history: dict[str, list[float]] = {"loss": [], **{k: [] for k in metrics}}
     if validation_data is not None:
@@ -126,7 +160,18 @@ def fit(model, train_data, *, loss, optimizer, epochs: int, validation_data=None
         for m in (mean_loss, *metrics.values()):
             m.reset_state()
         with Timer() as t:
-            train_epoch(train_data)
+            batches, bad_input, bad_loss = (int(v) for v in train_epoch(train_data))
+        if batches == 0:
+            raise ValueError("train_data yielded no batches (an empty dataset); nothing to train on")
+        if (bad_input >= 0 or bad_loss >= 0) and on_nonfinite != "ignore":
+            what = (f"batch {bad_input} has NaN or infinite inputs/labels" if bad_input >= 0 and (bad_loss < 0 or bad_input <= bad_loss)
+                    else f"the loss became non-finite at batch {bad_loss}")
+            message = (f"epoch {epoch}: {what} (of {batches}); check the data for NaN/inf or lower the learning rate. "
+                       "To watch a divergence on purpose, pass on_nonfinite='warn' or 'ignore'")
+            if on_nonfinite == "raise":
+                raise FloatingPointError(message)
+            print(f"⚠ {message}", file=sys.stdout)
+            on_nonfinite = "ignore"  # warn once
         history["loss"].append(float(mean_loss.result()))
         for k, m in metrics.items():
             history[k].append(float(m.result()))
@@ -153,15 +198,19 @@ class _Evaluator:
 
         @tf.function
         def run(dataset):
+            batches = tf.constant(0, tf.int64)
             for x, y in dataset:
                 step(x, y)
+                batches += 1
+            return batches
 
         self.run = run
 
     def __call__(self, data) -> dict:
         for m in (self.mean, *self.metrics.values()):
             m.reset_state()
-        self.run(data)
+        if int(self.run(data)) == 0:
+            raise ValueError("the evaluation dataset yielded no batches (an empty dataset); nothing to evaluate")
         return {"loss": float(self.mean.result()), **{k: float(m.result()) for k, m in self.metrics.items()}}
 
 

@@ -21,6 +21,8 @@ def flatten_images(x) -> np.ndarray:
         x = x.astype("float32") / 255.0
     elif x.dtype.kind != "f":
         raise TypeError(f"images must be uint8 or float, got {x.dtype}")
+    elif not np.all(np.isfinite(x)):
+        raise ValueError("images contain NaN or infinite values; clean the data first")
     elif x.min() < 0 or x.max() > 1:
         raise ValueError("float images must lie in [0, 1] (sigmoid cross-entropy needs targets in [0, 1])")
     return x.reshape(len(x), -1).astype("float32")
@@ -240,6 +242,7 @@ def tile_pairs(originals, reconstructions, *, image_shape=(28, 28), rows: int = 
 def tile_images(images, *, image_shape=(28, 28), ncols: int = 10):
     """Tile ``[N, H·W]`` images into one array (N must be a multiple of ``ncols``)."""
     h, w = image_shape
+    ncols = _check_int("ncols", ncols)
     imgs = np.asarray(images).reshape(-1, h, w)
     if len(imgs) % ncols:
         raise ValueError(f"{len(imgs)} images do not fill rows of {ncols}")

@@ -245,7 +245,12 @@ def forward_flops(model, input_shape) -> int:
     def forward(x):
         return model(x, training=False)
 
-    concrete = tf.function(forward, autograph=False).get_concrete_function(tf.TensorSpec(shape, tf.float32))
+    try:
+        concrete = tf.function(forward, autograph=False).get_concrete_function(tf.TensorSpec(shape, tf.float32))
+    except (ValueError, TypeError, tf.errors.InvalidArgumentError) as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ValueError(f"input_shape {shape} does not fit this model (too small for its convolutions and "
+                         f"pooling, or the wrong number of channels?); the model said: {first}") from None
     graph = convert_variables_to_constants_v2(concrete).graph
     opts = tf.compat.v1.profiler.ProfileOptionBuilder.float_operation()
     opts["output"] = "none"

@@ -353,6 +353,11 @@ def ring_of_gaussians(n: int, *, modes: int = 8, radius: float = 2.0, std: float
 def modes_covered(points, *, modes: int = 8, radius: float = 2.0, tol: float = 0.3, min_share: float = 0.02):
     """How many ring modes receive ≥ ``min_share`` of the points within ``tol`` of the center; plus quality."""
     pts = np.asarray(points, dtype=np.float64)
+    if pts.ndim != 2 or pts.shape[1] != 2 or len(pts) == 0:
+        raise ValueError(f"points must be a non-empty array of 2-D points [n, 2], got shape {list(pts.shape)}")
+    if not np.all(np.isfinite(pts)):
+        raise ValueError("points contain NaN or infinite values (did the generator diverge?)")
+    modes = _check_int("modes", modes)
     ang = 2 * np.pi * np.arange(modes) / modes
     centers = radius * np.stack([np.cos(ang), np.sin(ang)], 1)
     d = np.linalg.norm(pts[:, None, :] - centers[None], axis=2)

@@ -126,6 +126,10 @@ def encode_review(text: str, word_index: dict, *, num_words: int = 10000, maxlen
     """English text → padded id row ``[1, maxlen]`` the way the IMDB set is encoded (unknown → 2)."""
     if not isinstance(text, str):
         raise TypeError(f"text must be a string, got {type(text).__name__}")
+    if not isinstance(word_index, dict):
+        raise TypeError(f"word_index must be a dict word → rank, got {type(word_index).__name__}")
+    num_words = _check_int("num_words", num_words, index_from + 1)
+    maxlen = _check_int("maxlen", maxlen)
     import re
 
     words = re.findall(r"[a-z0-9']+", text.lower())

@@ -6,6 +6,7 @@ wrapper. The HTML is placed in an ``HTML`` widget so the rendered book shows the
 from __future__ import annotations
 
 import html
+import math
 
 import numpy as np
 
@@ -94,7 +95,7 @@ def slicing_update(expr: str, shape_text: str = "4,6") -> dict:
     """
     try:
         shape = T._parse_shape(shape_text, "tensor shape")
-        if int(np.prod(shape)) > 100_000:
+        if math.prod(int(d) for d in shape) > 100_000:  # Python ints: no int64 overflow
             raise ValueError(f"shape {list(shape)} is too large for the explorer (max 100000 elements)")
         key = T.parse_index(expr)
         mask = T.selection_mask(shape, key)
