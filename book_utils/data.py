@@ -304,6 +304,78 @@ def resolve(key: str) -> Path:
     )
 
 
+#: the files each dataset needs: alternatives (any one suffices), each a list of FILES keys
+NEEDS: dict[str, list[list[str]]] = {
+    "mnist": [["mnist"]],
+    "fashion_mnist": [[k for k in FILES if k.startswith("fashion_mnist/")]],
+    "cifar10": [["cifar10_jpeg"], ["cifar10"]],
+    "imdb": [["imdb"]],
+    "imdb_word_index": [["imdb_word_index"]],
+    "imdb_reviews": [["imdb_reviews"]],
+    "auto_mpg": [["auto_mpg"]],
+    "glove": [["glove50"]],
+    "pokemon": [["pokemon"]],
+}
+
+
+def _local(key: str) -> Path | None:
+    """The verified local copy of ``key`` (mirror or Keras cache), without downloading or warning."""
+    spec = FILES[key]
+    root = data_dir()
+    for base, rel, expected in ((root, spec.mirror_path, spec.mirror_sha256),
+                                (keras_cache_dir(), spec.keras_path, spec.keras_sha256)):
+        if base is not None and rel and (base / rel).is_file() and sha256(base / rel) == expected:
+            return base / rel
+    return None
+
+
+def _network_ok(url: str, timeout: float = 5.0) -> bool:
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, method="HEAD"), timeout=timeout):
+            return True
+    except Exception:  # no route, DNS failure, timeout, HTTP error: treat as offline
+        return False
+
+
+def availability(*, download: bool | None = None) -> dict[str, str | None]:
+    """For every dataset in :data:`NEEDS`: ``None`` when its real files are at hand, else what is missing.
+
+    Looks in ``$BOOK_DATA_DIR`` and the Keras cache. With ``download=True`` (default: unless
+    ``BOOK_OFFLINE=1``) files that are missing locally are downloaded when the network answers (one
+    quick probe; no waiting for a network that is not there). Nothing is decoded.
+    """
+    if download is None:
+        download = os.environ.get("BOOK_OFFLINE", "0") != "1"
+    online: bool | None = None if download else False
+    result = {}
+    for name, alternatives in NEEDS.items():
+        missing_by_alternative = []
+        for keys in alternatives:
+            missing = [k for k in keys if _local(k) is None]
+            if missing and online is not False and all(FILES[k].url for k in missing):
+                if online is None:
+                    online = _network_ok(FILES[missing[0]].url)
+                if online:
+                    try:
+                        for k in missing:
+                            resolve(k)
+                        missing = []
+                    except DatasetUnavailable:
+                        pass
+            if not missing:
+                break
+            missing_by_alternative.append(missing)
+        else:
+            where = " or ".join(
+                ", ".join(f"$BOOK_DATA_DIR/{FILES[k].mirror_path}" if FILES[k].mirror_path
+                          else f"{keras_cache_dir() / FILES[k].keras_path}" for k in keys)
+                for keys in missing_by_alternative)
+            result[name] = where
+            continue
+        result[name] = None
+    return result
+
+
 def _real_or_standin(name: str, real, standin):
     try:
         return real()
