@@ -95,18 +95,85 @@ class ResultsTable(_TableDirective):
                            "22 26 12 12 8 8 12")
 
 
+def _clean_heading(text: str) -> str:
+    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)  # [text](link) -> text
+    return re.sub(r"[`*_]", "", text).strip()
+
+
+def intro_section(stem: str, candidates: list[str]) -> tuple[str, str] | None:
+    """(anchor, heading) of the section of ``chapters/<stem>.ipynb`` that introduces a term.
+
+    The first bold mention wins, else the first mention in the text; each candidate (the term,
+    then shorter or English forms) is tried in turn. Anchors follow ``heading_slug`` and the
+    ``(label)=`` targets, exactly as the build assigns them.
+    """
+    path = ROOT / "chapters" / f"{stem}.ipynb"
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    blocks: list[tuple[str, str, str]] = []  # (anchor, heading, text)
+    used: set[str] = set()
+    anchor, heading, label = "", "", None
+    for cell in nb["cells"]:
+        if cell["cell_type"] != "markdown":
+            continue
+        for line in "".join(cell["source"]).splitlines():
+            m_label = re.fullmatch(r"\(([^)\s]+)\)=\s*", line)
+            m_head = re.match(r"(#{1,6})\s+(.*)", line)
+            if m_label:
+                label = m_label.group(1)
+            elif m_head:
+                heading = _clean_heading(m_head.group(2))
+                slug = base = heading_slug(heading)
+                i = 1
+                while slug in used:
+                    slug, i = f"{base}-{i}", i + 1
+                used.add(slug)
+                anchor, label = (label or slug), None
+            else:
+                blocks.append((anchor, heading, line))
+    for term in candidates:
+        if not term:
+            continue
+        pattern = re.compile(re.escape(term), re.I)
+        bold = [b for b in blocks if any(pattern.search(x) for x in re.findall(r"\*\*(.+?)\*\*", b[2]))]
+        plain = [b for b in blocks if pattern.search(b[2]) and b[0]]
+        for found in (bold, plain):
+            if found and found[0][0]:
+                return found[0][0], found[0][1]
+    return None
+
+
 class GlossaryTable(_TableDirective):
+    """The glossary as a definition list: term, English, definition, link to where it is introduced."""
+
     def run(self):
         source = ROOT / "glossary.yml"
         self.state.document.settings.record_dependencies.add(str(source))
         entries = yaml.safe_load(source.read_text(encoding="utf-8"))
         chapters = _toc_chapters()
-        rows = []
+        lines: list[str] = []
+        current = None
         for e in sorted(entries, key=lambda e: (e["chapter"], e["en"].lower())):
             stem = chapters.get(e["chapter"])
-            where = f"{{doc}}`{e['chapter']} </chapters/{stem}>`" if stem else e["chapter"]
-            rows.append([e["zh"], e["en"], where])
-        return self.render(["中文", "English", "首次出现"], rows, "30 45 25")
+            if stem is None:
+                continue
+            path = ROOT / "chapters" / f"{stem}.ipynb"
+            self.state.document.settings.record_dependencies.add(str(path))
+            if e["chapter"] != current:
+                current = e["chapter"]
+                title = _chapter_title(json.loads(path.read_text(encoding="utf-8")), stem)
+                lines += ["", f"```{{rubric}} {title}", "```", ""]
+            en = e["en"]
+            candidates = [e["zh"], e["zh"][:-1] if len(e["zh"]) >= 4 else "", en.split(" (")[0],
+                          en.split()[0] if len(en.split()[0]) >= 5 else ""]
+            where = intro_section(stem, candidates)
+            if where:
+                link = f"[{where[1]}](/chapters/{stem}.ipynb#{where[0]})"
+            else:
+                link = f"{{doc}}`{_chapter_title(json.loads(path.read_text(encoding='utf-8')), stem)} </chapters/{stem}>`"
+            lines += [f"**{e['zh']}** · {en}", f":  {e.get('def', '')} 首次出现：{link}", ""]
+        container = __import__("docutils").nodes.container(classes=["tfbook-glossary"])
+        self.state.nested_parse(StringList(lines, source="tfbook_site"), self.content_offset, container)
+        return [container]
 
 
 def textbook_role(name, rawtext, text, lineno, inliner, options=None, content=None):
@@ -268,6 +335,33 @@ def remove_cjk_line_breaks(doctree) -> int:
     return removed
 
 
+def glossary_terms_of(docname: str) -> list[str]:
+    """The glossary terms a chapter introduces (``glossary.yml``'s ``chapter``), split at spaces."""
+    prefix = docname.rsplit("/", 1)[-1].split("_")[0]
+    if not docname.startswith("chapters/"):
+        return []
+    entries = yaml.safe_load((ROOT / "glossary.yml").read_text(encoding="utf-8"))
+    words: list[str] = []
+    for e in entries:
+        if e["chapter"] == prefix:
+            words += [e["zh"]] + (e["zh"].split() if " " in e["zh"] else [])
+    return list(dict.fromkeys(words))
+
+
+def add_glossary_keywords(docname: str, doctree) -> None:
+    """``<meta name="keywords">`` with the glossary terms the chapter introduces.
+
+    Sphinx indexes these keywords as whole terms, so searching a glossary term finds the chapter
+    that introduces it even where the chapter words it differently (最小二乘法 / 最小二乘).
+    """
+    from docutils import nodes
+
+    terms = glossary_terms_of(docname)
+    if terms:
+        doctree.settings.record_dependencies.add(str(ROOT / "glossary.yml"))
+        doctree.insert(0, nodes.meta(name="keywords", content=", ".join(terms)))
+
+
 def _ancestors(node, stop=None):
     p = node.parent
     while p is not None and p is not stop:
@@ -286,6 +380,7 @@ def _read_transform():
         def apply(self, **kwargs):
             _stable_section_ids(self.app, self.document)
             remove_cjk_line_breaks(self.document)
+            add_glossary_keywords(self.env.docname, self.document)
 
     return BookReadTransform
 
@@ -363,6 +458,16 @@ def _config_inited(app, config):
     if not dict_path.exists() or dict_path.read_text(encoding="utf-8") != text:
         dict_path.write_text(text, encoding="utf-8")
     config.html_search_options = {**(config.html_search_options or {}), "dict": str(dict_path)}
+
+    # Jupyter Book adds every *.js under _static to html_js_files, i.e. to every page and without
+    # `defer`: the widget bundle (loaded by myst-nb on widget pages only, deferred) and MathJax
+    # (loaded by sphinx.ext.mathjax) must not ride along, or MathJax loads twice and 1.9 MB of
+    # widget code blocks the first paint of every page.
+    def own_loader(entry):
+        name = entry[0] if isinstance(entry, (tuple, list)) else str(entry)
+        return name.startswith(("widgets/", "mathjax/"))
+
+    config.html_js_files = [e for e in config.html_js_files if not own_loader(e)]
 
     # repository and launch buttons only when the repository URL is set (one place: _config.yml)
     theme = config.html_theme_options
