@@ -71,28 +71,100 @@ class _TableDirective(Directive):
         return container.children
 
 
+def _percent(name: str, value, unit: str) -> str:
+    """A result as the reader expects it: accuracies and agreements in %, others with their unit."""
+    if value is None:
+        return "—"
+    if not unit and re.search(r"(accuracy|agreement)$", name) and abs(value) <= 1:
+        return f"{value * 100:.2f}%"
+    return f"{value:.4g}{unit or ''}"
+
+
 class ResultsTable(_TableDirective):
+    """Per chapter: each recorded result, the textbook's number and ours, linked to its section.
+
+    The directive's content names the results: ``name | 中文名称`` one per line; results without a
+    line show their id.
+    """
+
+    has_content = True
+
     def run(self):
-        rows = []
+        labels = {}
+        for line in self.content:
+            if "|" in line:
+                key, label = (x.strip() for x in line.split("|", 1))
+                labels[key] = label
+        lines: list[str] = []
         for stem in sorted(_toc_chapters().values()):
             path = ROOT / "chapters" / f"{stem}.ipynb"
             self.state.document.settings.record_dependencies.add(str(path))
             nb = json.loads(path.read_text(encoding="utf-8"))
             meta = nb.get("metadata", {}).get("book", {})
-            for r in meta.get("results", []):
-                rows.append([
-                    f"{{doc}}`{_chapter_title(nb, path.stem)} </chapters/{path.stem}>`",
-                    f"`{r['name']}`",
-                    _fmt(r.get("textbook")) + (f" {r['unit']}" if r.get("textbook") is not None and r.get("unit") else ""),
-                    _fmt(r.get("value")) + (f" {r['unit']}" if r.get("unit") else ""),
-                    r.get("profile", "?"),
-                    meta.get("device", "?"),
-                    f"{meta.get('wall_time_s', 0):.0f} s",
-                ])
-        if not rows:
+            results = meta.get("results", [])
+            if not results:
+                continue
+            where = _result_sections(nb)
+            title = _chapter_title(nb, stem)
+            wall = meta.get("wall_time_s")
+            facts = [f"`{meta.get('profile', results[0].get('profile', '?'))}` 规模", str(meta.get("device", "?")).upper()]
+            if wall:
+                facts.append(f"整章运行 {wall:,.0f} s")
+            lines += ["", f"```{{rubric}} {title}", "```", "",
+                      f"{{doc}}`打开本章 </chapters/{stem}>` · " + " · ".join(facts), "",
+                      "```{list-table}", ":header-rows: 1", ":widths: 52 24 24",
+                      ":class: tfbook-results", "", "* - 实验", "  - 教材", "  - 本书"]
+            for r in results:
+                label = labels.get(r["name"], f"`{r['name']}`")
+                anchor = where.get(r["name"])
+                if anchor:
+                    num = anchor[1].split()[0] if re.match(r"[A-Z]?[\d.]+\s", anchor[1]) else "正文"
+                    label += f" ([{num}](/chapters/{stem}.ipynb#{anchor[0]}))"
+                lines += [f"* - {label}", f"  - {_percent(r['name'], r.get('textbook'), r.get('unit', ''))}",
+                          f"  - {_percent(r['name'], r.get('value'), r.get('unit', ''))}"]
+            lines += ["```", ""]
+        if not lines:
             return []
-        return self.render(["章节", "实验", "教材报告", "本书结果", "规模", "硬件", "整章运行时间"], rows,
-                           "22 26 12 12 8 8 12")
+        from docutils import nodes
+
+        container = nodes.container(classes=["tfbook-results-page"])
+        self.state.nested_parse(StringList(lines, source="tfbook_site"), self.content_offset, container)
+        return [container]
+
+
+def _nb_sections(nb: dict):
+    """Yield (anchor, heading, cell) for every cell, with the anchor the build gives its section."""
+    used: set[str] = set()
+    anchor, heading, label = "", "", None
+    for cell in nb["cells"]:
+        if cell["cell_type"] == "markdown":
+            for line in "".join(cell["source"]).splitlines():
+                m_label = re.fullmatch(r"\(([^)\s]+)\)=\s*", line)
+                m_head = re.match(r"(#{1,6})\s+(.*)", line)
+                if m_label:
+                    label = m_label.group(1)
+                elif m_head:
+                    heading = _clean_heading(m_head.group(2))
+                    slug = base = heading_slug(heading)
+                    i = 1
+                    while slug in used:
+                        slug, i = f"{base}-{i}", i + 1
+                    used.add(slug)
+                    anchor, label = (label or slug), None
+        yield anchor, heading, cell
+
+
+def _result_sections(nb: dict) -> dict[str, tuple[str, str]]:
+    """Result name -> (anchor, heading) of the section whose cell printed ``📌 name = …``."""
+    found: dict[str, tuple[str, str]] = {}
+    for anchor, heading, cell in _nb_sections(nb):
+        if cell["cell_type"] != "code" or not anchor:
+            continue
+        for out in cell.get("outputs", []):
+            text = "".join(out.get("text", "")) + "".join(out.get("data", {}).get("text/plain", ""))
+            for name in re.findall(r"📌 (\S+) =", text):
+                found.setdefault(name, (anchor, heading))
+    return found
 
 
 def _clean_heading(text: str) -> str:
@@ -109,27 +181,11 @@ def intro_section(stem: str, candidates: list[str]) -> tuple[str, str] | None:
     """
     path = ROOT / "chapters" / f"{stem}.ipynb"
     nb = json.loads(path.read_text(encoding="utf-8"))
-    blocks: list[tuple[str, str, str]] = []  # (anchor, heading, text)
-    used: set[str] = set()
-    anchor, heading, label = "", "", None
-    for cell in nb["cells"]:
-        if cell["cell_type"] != "markdown":
-            continue
-        for line in "".join(cell["source"]).splitlines():
-            m_label = re.fullmatch(r"\(([^)\s]+)\)=\s*", line)
-            m_head = re.match(r"(#{1,6})\s+(.*)", line)
-            if m_label:
-                label = m_label.group(1)
-            elif m_head:
-                heading = _clean_heading(m_head.group(2))
-                slug = base = heading_slug(heading)
-                i = 1
-                while slug in used:
-                    slug, i = f"{base}-{i}", i + 1
-                used.add(slug)
-                anchor, label = (label or slug), None
-            else:
-                blocks.append((anchor, heading, line))
+    blocks: list[tuple[str, str, str]] = []  # (anchor, heading, text line)
+    for anchor, heading, cell in _nb_sections(nb):
+        if cell["cell_type"] == "markdown":
+            blocks += [(anchor, heading, line) for line in "".join(cell["source"]).splitlines()
+                       if not re.match(r"#{1,6}\s|\([^)\s]+\)=", line)]
     for term in candidates:
         if not term:
             continue
@@ -170,7 +226,7 @@ class GlossaryTable(_TableDirective):
                 link = f"[{where[1]}](/chapters/{stem}.ipynb#{where[0]})"
             else:
                 link = f"{{doc}}`{_chapter_title(json.loads(path.read_text(encoding='utf-8')), stem)} </chapters/{stem}>`"
-            lines += [f"**{e['zh']}** · {en}", f":  {e.get('def', '')} 首次出现：{link}", ""]
+            lines += [f"**{e['zh']}** · {en}", f":  {e.get('def', '')}首次出现：{link}", ""]
         container = __import__("docutils").nodes.container(classes=["tfbook-glossary"])
         self.state.nested_parse(StringList(lines, source="tfbook_site"), self.content_offset, container)
         return [container]
@@ -267,6 +323,14 @@ _CJK = ("\u2e80-\u2fdf\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff"
         "\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef")
 _CJK_CHAR = re.compile(f"[{_CJK}]")
 _BREAK = re.compile(r"[ \t]*\n\s*")
+_QUOTES = "\u00b7\u2014\u2018\u2019\u201c\u201d\u2026"  # used in Chinese text, shared with Latin
+
+
+def _joins(before: str, after: str) -> bool:
+    """Whether a line break between these characters is a break inside Chinese text."""
+    cjk_b, cjk_a = bool(_CJK_CHAR.fullmatch(before or "x")), bool(_CJK_CHAR.fullmatch(after or "x"))
+    return (cjk_b or before in _QUOTES) and (cjk_a or after in _QUOTES) and (cjk_b or cjk_a) \
+        if before and after else False
 
 
 def _skip_types():
@@ -322,7 +386,8 @@ def remove_cjk_line_breaks(doctree) -> int:
             out, last = [], 0
             for m in _BREAK.finditer(s):
                 out.append(s[last:m.start()])
-                if _CJK_CHAR.fullmatch(before(m.start()) or "x") and _CJK_CHAR.fullmatch(after(m.end()) or "x"):
+                b, a = before(m.start()), after(m.end())
+                if _joins(b, a):
                     removed += 1
                 else:
                     out.append(m.group(0))
@@ -331,7 +396,8 @@ def remove_cjk_line_breaks(doctree) -> int:
             new = "".join(out)
             if new != s:
                 strings[k] = new
-                t.parent.replace(t, nodes.Text(new))
+                parent = t.parent  # replace by identity: Text compares equal by value
+                parent[next(i for i, c in enumerate(parent.children) if c is t)] = nodes.Text(new)
     return removed
 
 
