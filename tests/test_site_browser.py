@@ -183,17 +183,19 @@ def test_figures_at_natural_size(server, browser, width):
         try:
             imgs = page.eval_on_selector_all("article .cell_output img", """els => els.map(e => ({
                 src: e.getAttribute('src'), w: e.getBoundingClientRect().width, nat: e.naturalWidth,
-                css: e.getAttribute('width') ? parseFloat(e.getAttribute('width')) : null,
+                h: e.getBoundingClientRect().height, natH: e.naturalHeight,
+                css: e.style.width ? parseFloat(e.style.width) : (e.getAttribute('width') ? parseFloat(e.getAttribute('width')) : null),
                 col: e.closest('article').getBoundingClientRect().width}))""")
             for im in imgs:
                 if im["nat"] <= 0 or im["w"] == 0:
                     continue
                 intended = im["css"] or im["nat"]
-                if im["w"] > intended + 1 or im["w"] > im["col"] + 1:
-                    bad.append((name, im["src"], round(im["w"]), intended, round(im["col"])))
+                distorted = abs(im["h"] / im["w"] - im["natH"] / im["nat"]) > 0.02 * im["natH"] / im["nat"]
+                if im["w"] > intended + 1 or im["w"] > im["col"] + 1 or distorted:
+                    bad.append((name, im["src"][-20:], round(im["w"]), round(im["h"]), intended, round(im["col"])))
         finally:
             page.close()
-    assert bad == [], f"figures drawn larger than their natural CSS size or the column: {bad[:8]}"
+    assert bad == [], f"figures larger than their natural CSS size or the column, or distorted: {bad[:8]}"
 
 
 # ---------------------------------------------------------------------------------------------
