@@ -21,17 +21,49 @@ def test_numpy_forward_matches_keras():
 
 
 def test_value_iteration_maze():
+    # the textbook's rules: step -1, goal +10, trap -10, gamma 0.9
     res = rl.value_iteration(0.9)
-    assert res["V"][2, 0] == pytest.approx(0.9 ** 4)
-    assert res["V"][0, 2] == pytest.approx(1.0)
+    assert res["V"][0, 2] == pytest.approx(10.0)          # next to the goal
+    assert res["V"][0, 1] == pytest.approx(-1 + 0.9 * 10)
+    assert res["V"][2, 0] == pytest.approx(3.122)          # the start, five moves from the goal
+    np.testing.assert_allclose(res["Q"][2, 0], [3.122, 3.122, 1.8098, 1.8098])
+    assert res["Q"][1, 2, 1] == pytest.approx(-10.0)       # stepping into the trap
+    assert res["V"][0, 3] == 0.0 and res["policy"][0, 3] == -1
     assert np.isnan(res["V"][1, 1])
     assert res["Q"].shape == (3, 4, 4)
+    assert res["rewards"] == rl.MAZE_REWARDS
     partial = rl.value_iteration(0.9, iterations=1)
-    assert partial["V"][2, 0] == 0.0
+    assert partial["V"][2, 0] == pytest.approx(-1.0)
+    goal_only = rl.value_iteration(0.9, rewards={"step": 0, "goal": 1, "trap": -1})
+    assert goal_only["V"][2, 0] == pytest.approx(0.9 ** 4)
     with pytest.raises(ValueError, match="gamma"):
         rl.value_iteration(2.0)
     with pytest.raises(ValueError, match="noise"):
         rl.value_iteration(0.9, noise=-0.1)
+    with pytest.raises(ValueError, match="unknown key"):
+        rl.value_iteration(0.9, rewards={"wall": -5})
+    with pytest.raises(ValueError, match="finite"):
+        rl.value_iteration(0.9, rewards={"goal": float("nan")})
+    with pytest.raises(TypeError, match="dict"):
+        rl.value_iteration(0.9, rewards=[1, 2])
+    with pytest.raises(TypeError, match="number"):
+        rl.value_iteration(0.9, rewards={"step": "-1"})
+    with pytest.raises(ValueError, match="same length"):
+        rl.value_iteration(0.9, layout=("..G", "S."))
+
+
+def test_maze_step():
+    assert rl.maze_step(2, 0, 3) == (2, 0, -1.0, False)    # off the grid: stay, still pay the step
+    assert rl.maze_step(1, 0, 1) == (1, 0, -1.0, False)    # into the wall
+    assert rl.maze_step(0, 2, 1) == (0, 3, 10.0, True)
+    assert rl.maze_step(2, 3, 0) == (1, 3, -10.0, True)
+    with pytest.raises(ValueError, match="action"):
+        rl.maze_step(0, 0, 4)
+    with pytest.raises(ValueError, match="r"):
+        rl.maze_step(3, 0, 1)
+    assert rl.maze_step(np.int64(2), np.int64(0), np.int64(0))[:2] == (1, 0)
+    with pytest.raises(TypeError, match="layout"):
+        rl.maze_step(0, 0, 1, layout="S.G")
 
 
 def test_replay_buffer():

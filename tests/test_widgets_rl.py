@@ -29,6 +29,9 @@ def test_episode_frame_and_draw():
 
 def test_widgets_build():
     from book_utils.models import rl
-    wrl.draw_maze(rl.value_iteration(0.9))
+    res = rl.value_iteration(0.9)
+    wrl.draw_maze(res)
+    wrl.draw_maze_q(res)
+    wrl.draw_maze(rl.value_iteration(0.9, rewards={"step": 0, "goal": 1, "trap": -1}))
     assert wrl.maze_explorer() is not None
     assert wrl.ppo_clip_explorer() is not None

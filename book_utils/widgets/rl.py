@@ -112,38 +112,107 @@ def ppo_clip_explorer():
 
 # --------------------------------------------------------------------------- maze
 
-def draw_maze(result: dict, layout=None, ax=None, *, title: str | None = None):
-    """Draw V values and greedy-policy arrows of ``value_iteration`` on the grid."""
+def _terminal_label(ch, rewards):
+    return {"G": f"终点 {rewards['goal']:+g}", "T": f"陷阱 {rewards['trap']:+g}"}.get(ch)
+
+
+def _text_color(value, scale):
+    return "white" if abs(value) > 0.6 * scale else "black"      # readable on the dark ends of RdYlGn
+
+
+def _maze_axes(ax, rows, cols, title):
+    ax.set_xticks(range(cols))
+    ax.set_yticks(range(rows))
+    ax.set_xlim(-0.5, cols - 0.5)
+    ax.set_ylim(rows - 0.5, -0.5)
+    if title:
+        ax.set_title(title)
+
+
+def draw_maze(result: dict, layout=None, ax=None, *, title: str | None = None, fmt: str = ".2f"):
+    """Draw the V values and greedy-policy arrows of ``value_iteration`` on the grid (Fig. 14.12)."""
     import matplotlib.pyplot as plt
-    from ..models.rl import MAZE, MAZE_ACTIONS
+    from ..models.rl import MAZE, MAZE_ACTIONS, MAZE_REWARDS
 
     layout = layout or MAZE
+    rewards = result.get("rewards", MAZE_REWARDS)
     V, pol = result["V"], result["policy"]
     rows, cols = V.shape
     ax = ax or plt.gca()
+    scale = max(abs(rewards["goal"]), abs(rewards["trap"]), 1e-9)
     shown = np.where(np.isnan(V), 0, V)
-    ax.imshow(shown, cmap="RdYlGn", vmin=-1, vmax=1)
+    for r in range(rows):
+        for c in range(cols):
+            if layout[r][c] in "GT":
+                shown[r, c] = rewards["goal" if layout[r][c] == "G" else "trap"]
+    ax.imshow(shown, cmap="RdYlGn", vmin=-scale, vmax=scale)
     for r in range(rows):
         for c in range(cols):
             ch = layout[r][c]
             if ch == "#":
                 ax.add_patch(plt.Rectangle((c - .5, r - .5), 1, 1, color="0.3"))
                 continue
-            label = {"G": "终点 +1", "T": "陷阱 −1"}.get(ch)
+            label = _terminal_label(ch, rewards)
+            color = _text_color(shown[r, c], scale)
             if label:
-                ax.text(c, r, label, ha="center", va="center", fontsize=9)
+                ax.text(c, r, label, ha="center", va="center", fontsize=9, color=color)
             else:
-                ax.text(c, r - 0.15, f"{V[r, c]:.3f}", ha="center", va="center", fontsize=9)
-                ax.text(c, r + 0.22, MAZE_ACTIONS[pol[r, c]], ha="center", va="center", fontsize=12)
-    ax.set_xticks(range(cols))
-    ax.set_yticks(range(rows))
-    if title:
-        ax.set_title(title)
+                ax.text(c, r - 0.15, format(V[r, c], fmt), ha="center", va="center", fontsize=9, color=color)
+                ax.text(c, r + 0.22, MAZE_ACTIONS[pol[r, c]], ha="center", va="center", fontsize=12, color=color)
+            if ch == "S":
+                ax.text(c - 0.42, r - 0.42, "S", ha="left", va="top", fontsize=8, color="0.2")
+    _maze_axes(ax, rows, cols, title)
+    return ax
+
+
+def draw_maze_q(result: dict, layout=None, ax=None, *, title: str | None = None, fmt: str = ".2f"):
+    """Draw the four Q(s, a) values of every free cell in triangles towards each move (Fig. 14.16);
+    the largest value of a cell (the greedy action) is printed in bold."""
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Polygon
+    from ..models.rl import MAZE, MAZE_REWARDS
+
+    layout = layout or MAZE
+    rewards = result.get("rewards", MAZE_REWARDS)
+    Q = result["Q"]
+    rows, cols = Q.shape[:2]
+    ax = ax or plt.gca()
+    scale = max(abs(rewards["goal"]), abs(rewards["trap"]), 1e-9)
+    cmap = plt.get_cmap("RdYlGn")
+    # triangle corners and text offsets for ↑ → ↓ ← (image coordinates: y grows downwards)
+    tri = (((-.5, -.5), (.5, -.5)), ((.5, -.5), (.5, .5)), ((.5, .5), (-.5, .5)), ((-.5, .5), (-.5, -.5)))
+    offset = ((0, -.3), (.28, 0), (0, .3), (-.28, 0))
+    for r in range(rows):
+        for c in range(cols):
+            ch = layout[r][c]
+            if ch == "#":
+                ax.add_patch(plt.Rectangle((c - .5, r - .5), 1, 1, color="0.3"))
+                continue
+            label = _terminal_label(ch, rewards)
+            if label:
+                value = rewards["goal" if ch == "G" else "trap"]
+                ax.add_patch(plt.Rectangle((c - .5, r - .5), 1, 1, color=cmap(0.5 + 0.5 * value / scale)))
+                ax.text(c, r, label, ha="center", va="center", fontsize=9, color=_text_color(value, scale))
+                continue
+            best = int(np.argmax(Q[r, c]))
+            for a in range(4):
+                (x1, y1), (x2, y2) = tri[a]
+                ax.add_patch(Polygon([(c, r), (c + x1, r + y1), (c + x2, r + y2)], closed=True,
+                                     facecolor=cmap(0.5 + 0.5 * np.clip(Q[r, c, a] / scale, -1, 1)),
+                                     edgecolor="white", lw=1))
+                ax.text(c + offset[a][0], r + offset[a][1], format(Q[r, c, a], fmt), ha="center", va="center",
+                        fontsize=7, fontweight="bold" if a == best else "normal",
+                        color=_text_color(Q[r, c, a], scale))
+            if ch == "S":
+                ax.text(c - 0.46, r - 0.46, "S", ha="left", va="top", fontsize=7, color="0.2")
+    ax.set_aspect("equal")
+    _maze_axes(ax, rows, cols, title)
     return ax
 
 
 def maze_explorer():
-    """Sliders γ, number of sweeps and slip noise → V values and greedy arrows of value iteration."""
+    """Sliders γ, number of sweeps and slip noise → V values and greedy arrows of value iteration
+    under the textbook's rewards (step −1, goal +10, trap −10)."""
     import ipywidgets as W
     import matplotlib.pyplot as plt
     from ..models.rl import value_iteration
