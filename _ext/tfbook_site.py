@@ -107,7 +107,8 @@ class ResultsTable(_TableDirective):
             where = _result_sections(nb)
             title = _chapter_title(nb, stem)
             wall = meta.get("wall_time_s")
-            facts = [f"`{meta.get('profile', results[0].get('profile', '?'))}` 规模", str(meta.get("device", "?")).upper()]
+            profile = meta.get("profile", results[0].get("profile", "?"))
+            facts = [f"`{profile}` 规模", str(meta.get("device", "?")).upper()]
             if wall:
                 facts.append(f"整章运行 {wall:,.0f} s")
             lines += ["", f"```{{rubric}} {title}", "```", "",
@@ -225,7 +226,8 @@ class GlossaryTable(_TableDirective):
             if where:
                 link = f"[{where[1]}](/chapters/{stem}.ipynb#{where[0]})"
             else:
-                link = f"{{doc}}`{_chapter_title(json.loads(path.read_text(encoding='utf-8')), stem)} </chapters/{stem}>`"
+                chapter = _chapter_title(json.loads(path.read_text(encoding="utf-8")), stem)
+                link = f"{{doc}}`{chapter} </chapters/{stem}>`"
             lines += [f"**{e['zh']}** · {en}", f":  {e.get('def', '')}首次出现：{link}", ""]
         container = __import__("docutils").nodes.container(classes=["tfbook-glossary"])
         self.state.nested_parse(StringList(lines, source="tfbook_site"), self.content_offset, container)
@@ -635,8 +637,10 @@ def _widget_note(state: dict, model_id: str) -> str:
         if labels:
             what += "（" + "、".join(dict.fromkeys(labels)) + "）"
         what += "。"
-    return (f"{what}静态网页没有 Python 内核：这里显示的是保存时的状态，改变控件不会重新计算。"
-            "要实时交互，请用页面顶部的下载按钮取得本章 .ipynb，在 JupyterLab 中从头运行到这个单元。")
+    return (f"{what}静态网页没有 Python 内核："
+            "这里显示的是保存时的状态，改变控件不会重新计算。"
+            "要实时交互，请用页面顶部的下载按钮取得本章 .ipynb，"
+            "在 JupyterLab 中从头运行到这个单元。")
 
 
 def _output_post_transform():

@@ -165,8 +165,10 @@ def test_no_sideways_scroll_on_a_phone(server, browser, page_name):
         if width > PHONE:
             culprits = page.evaluate("""(w) => [...document.querySelectorAll('article *')]
                 .filter(e => e.getBoundingClientRect().right > w + 1 && getComputedStyle(e).position !== 'fixed')
-                .filter(e => !e.closest('pre, .pst-scrollable-table-container, .table-wrapper, .cell_output, mjx-container, .widget-subarea, .highlight'))
-                .slice(0, 5).map(e => e.tagName + '.' + e.className + ': ' + (e.textContent || '').slice(0, 40))""", PHONE)
+                .filter(e => !e.closest('pre, .pst-scrollable-table-container, .table-wrapper, .cell_output, '
+                                        + 'mjx-container, .widget-subarea, .highlight'))
+                .slice(0, 5).map(e => e.tagName + '.' + e.className + ': ' + (e.textContent || '').slice(0, 40))""",
+                PHONE)
             pytest.fail(f"{page_name} is {width} px wide at {PHONE} px: {culprits}")
         if page_name in CHAPTERS or page_name in ("index", "glossary", "results"):
             _shot(page, page_name.replace("/", "_") + "-phone")
@@ -184,7 +186,8 @@ def test_figures_at_natural_size(server, browser, width):
             imgs = page.eval_on_selector_all("article .cell_output img", """els => els.map(e => ({
                 src: e.getAttribute('src'), w: e.getBoundingClientRect().width, nat: e.naturalWidth,
                 h: e.getBoundingClientRect().height, natH: e.naturalHeight,
-                css: e.style.width ? parseFloat(e.style.width) : (e.getAttribute('width') ? parseFloat(e.getAttribute('width')) : null),
+                css: e.style.width ? parseFloat(e.style.width)
+                     : (e.getAttribute('width') ? parseFloat(e.getAttribute('width')) : null),
                 col: e.closest('article').getBoundingClientRect().width}))""")
             for im in imgs:
                 if im["nat"] <= 0 or im["w"] == 0:
@@ -223,7 +226,8 @@ def test_search_finds_every_glossary_term(server, browser):
         page.close()
 
 
-@pytest.mark.parametrize("query,chapter", [("过拟合", "ch09"), ("反向传播算法", "ch07"), ("什么是卷积神经网络", "ch10")])
+@pytest.mark.parametrize("query,chapter", [
+    ("过拟合", "ch09"), ("反向传播算法", "ch07"), ("什么是卷积神经网络", "ch10")])
 def test_search_box_shows_results(server, browser, query, chapter):
     """Through the search page a reader uses: the query string is split like the index."""
     if not any(chapter in p for p in CHAPTERS):
@@ -307,6 +311,10 @@ def test_widgets_render_offline_and_paint_fast(server, browser, page_name):
         notes = page.locator(".tfbook-widget-note").count()
         assert notes == n_views, f"{n_views} widgets but {notes} notes on running them live"
         assert "JupyterLab" in page.locator(".tfbook-widget-note").first.inner_text()
+        first = page.locator(".widget-subarea").first
+        first.scroll_into_view_if_needed()
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        first.screenshot(path=str(SHOTS / (page_name.replace("/", "_") + "-widget.png")))
         assert _own_errors(errors) == [], f"console errors: {_own_errors(errors)}"
     finally:
         page.close()
