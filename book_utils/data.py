@@ -715,7 +715,8 @@ def load_image_folder(path, *, image_size=(64, 64), batch_size: int = 32, color_
     classes = sorted(p.name for p in path.iterdir() if p.is_dir())
     if not classes:
         raise DatasetUnavailable(f"image folder {path} has no class sub-folders; expected e.g. {path}/cat/*.jpg")
-    if len(image_size) != 2 or any(int(s) < 1 for s in image_size):
+    if (isinstance(image_size, (str, bytes)) or not hasattr(image_size, "__len__") or len(image_size) != 2
+            or any(isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 1 for s in image_size)):
         raise ValueError(f"image_size must be (height, width) with positive sizes, got {image_size!r}")
     _check_positive_int("batch_size", batch_size, allow_none=False)
     if color_mode not in ("rgb", "grayscale", "rgba"):
@@ -738,6 +739,8 @@ def make_dataset(x, y=None, *, batch_size: int = 128, shuffle: bool = False, see
     n = len(x)
     if n == 0:
         raise ValueError("x is empty (0 samples); make_dataset needs at least one sample")
+    if y is not None and (isinstance(y, (str, bytes)) or not hasattr(y, "__len__")):
+        raise TypeError(f"y must be an array of labels (one per sample) or None, got {type(y).__name__}")
     if y is not None and len(y) != n:
         raise ValueError(f"x has {n} samples but y has {len(y)}; they must match")
     ds = tf.data.Dataset.from_tensor_slices(x if y is None else (x, y))

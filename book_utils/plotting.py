@@ -142,8 +142,10 @@ def plot_decision_boundary(predict, X, y, *, ax=None, title: str | None = None, 
 
     X = np.asarray(X, dtype=np.float32)
     y = np.asarray(y).reshape(-1)
-    if X.ndim != 2 or X.shape[1] != 2:
-        raise ValueError(f"plot_decision_boundary needs 2-D points shaped (N, 2), got {X.shape}")
+    if X.ndim != 2 or X.shape[1] != 2 or len(X) == 0:
+        raise ValueError(f"plot_decision_boundary needs a non-empty set of 2-D points shaped (N, 2), got {X.shape}")
+    if not np.all(np.isfinite(X)):
+        raise ValueError("plot_decision_boundary: X contains NaN or infinite coordinates")
     if len(y) != len(X):
         raise ValueError(f"X has {len(X)} points but y has {len(y)} labels")
     if not callable(predict):

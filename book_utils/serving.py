@@ -93,6 +93,8 @@ def predict_json(predict_fn, instances, *, input_shape, class_names=None, decima
         x = np.asarray(instances, dtype=np.float32)
     except (TypeError, ValueError):
         raise ValueError("instances must be a list of numeric arrays (nested lists of numbers)") from None
+    if isinstance(input_shape, (str, bytes)) or not hasattr(input_shape, "__iter__"):
+        raise TypeError(f"input_shape must be a tuple of ints such as (64, 64, 3), got {input_shape!r}")
     shape = tuple(int(d) for d in input_shape)
     if x.ndim != len(shape) + 1 or tuple(x.shape[1:]) != shape:
         raise ValueError(f"instances must have shape [n, {', '.join(map(str, shape))}], got {list(x.shape)}")
@@ -172,8 +174,8 @@ def encode_image_b64(image) -> str:
     import tensorflow as tf
 
     img = np.asarray(image)
-    if img.dtype != np.uint8 or img.ndim != 3:
-        raise ValueError(f"image must be a uint8 array [h, w, c], got {img.dtype} {list(img.shape)}")
+    if img.dtype != np.uint8 or img.ndim != 3 or 0 in img.shape:
+        raise ValueError(f"image must be a non-empty uint8 array [h, w, c], got {img.dtype} {list(img.shape)}")
     return base64.b64encode(tf.io.encode_png(img).numpy()).decode("ascii")
 
 

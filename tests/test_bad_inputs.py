@@ -234,3 +234,30 @@ def test_execute_rejects_bad_timeout(tmp_path):
         execute.execute_notebook(nb, "ci", timeout=0)
     with pytest.raises(FileNotFoundError, match="is not a notebook file"):
         execute.execute_notebook(tmp_path / "missing.ipynb", "ci")
+
+
+def test_make_dataset_labels_as_a_string():
+    with pytest.raises(TypeError, match="y must be an array of labels"):
+        data.make_dataset(np.zeros((3, 2)), "abc")
+
+
+def test_load_image_folder_size_as_a_string(tmp_path):
+    (tmp_path / "cat").mkdir()
+    with pytest.raises(ValueError, match="image_size must be"):
+        data.load_image_folder(tmp_path, image_size="64")
+
+
+def test_encode_image_b64_empty_image():
+    with pytest.raises(ValueError, match="non-empty uint8 array"):
+        serving.encode_image_b64(np.zeros((0, 0, 3), np.uint8))
+
+
+def test_predict_json_input_shape_as_a_string():
+    with pytest.raises(TypeError, match="input_shape must be a tuple"):
+        serving.predict_json(lambda x: x, [[1.0]], input_shape="1")
+
+
+@pytest.mark.parametrize("points, match", [(np.zeros((0, 2)), "non-empty"), (np.array([[np.nan, 0.0]]), "NaN")])
+def test_plot_decision_boundary_empty_or_nan(points, match):
+    with pytest.raises(ValueError, match=match):
+        plotting.plot_decision_boundary(lambda p: p[:, 0] > 0, points, np.zeros(len(points)))
