@@ -141,3 +141,12 @@ def test_search_dictionary_holds_the_glossary():
         for w in e["zh"].split():
             if re.search(f"[{CJK}]", w) and len(w) > 1:
                 assert w in words, w
+
+
+def test_listing_split_keeps_signature_and_docstring_visible():
+    code = 'def f(x,\n      y):\n    """Add.\n\n    More.\n    """\n    z = x + y\n    return z\n'
+    head, body = tfbook_site.split_listing(code)
+    assert head.endswith('    """\n') and head.startswith("def f(x,")
+    assert body == "    z = x + y\n    return z\n"
+    assert tfbook_site.split_listing("class A:\n    x = 1\n") == ("class A:\n", "    x = 1\n")
+    assert tfbook_site.split_listing("def g():\n    '''Only a docstring.'''\n")[1] == ""
