@@ -252,6 +252,8 @@ def test_navigation_toggles(server, browser, width):
     page, errors, _ = _open(browser, f"{server}/{CHAPTERS[min(9, len(CHAPTERS) - 1)]}.html", width=width)
     try:
         assert page.locator(".primary-toggle:visible").count() == 1, "exactly one visible chapter-list toggle"
+        tip = page.eval_on_selector(".primary-toggle", "e => e.getAttribute('title') || e.getAttribute('data-bs-original-title')")
+        assert tip == "章节目录", f"theme tooltip not in Chinese: {tip!r}"
         chapter_link = page.locator(".bd-sidebar-primary a.reference, #pst-primary-sidebar-modal a.reference")
         if width == DESKTOP:
             assert page.locator(".bd-sidebar-primary").is_visible()
@@ -311,6 +313,8 @@ def test_widgets_render_offline_and_paint_fast(server, browser, page_name):
         notes = page.locator(".tfbook-widget-note").count()
         assert notes == n_views, f"{n_views} widgets but {notes} notes on running them live"
         assert "JupyterLab" in page.locator(".tfbook-widget-note").first.inner_text()
+        page.wait_for_timeout(200)
+        assert page.locator('[title="null"]').count() == 0, "widget labels with a 'null' tooltip"
         first = page.locator(".widget-subarea").first
         first.scroll_into_view_if_needed()
         SHOTS.mkdir(parents=True, exist_ok=True)
