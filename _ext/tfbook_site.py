@@ -676,7 +676,8 @@ def _output_post_transform():
             name = re.search(r"<div title='([^']*)'>", text)
             new = _listing_html(self.app, code, name.group(1) if name else "source")
             if new:
-                raw.replace_self(nodes.raw("", new, format="html", classes=raw["classes"]))
+                # not "text_html": myst-nb paints HTML outputs light in the dark theme; ours follows the theme
+                raw.replace_self(nodes.raw("", new, format="html", classes=["output", "bu-listing-output"]))
 
         def widget_state(self):
             path = Path(self.env.doc2path(self.env.docname))
