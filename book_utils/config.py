@@ -8,6 +8,8 @@ import numbers
 
 import numpy as np
 
+from .checks import check_int  # also re-exported: ``from book_utils.config import check_int`` keeps working
+
 PROFILES = ("ci", "book", "full")
 DEFAULT_PROFILE = "book"
 RESULT_MIME = "application/vnd.tfbook.result+json"
@@ -26,9 +28,8 @@ def get_profile() -> str:
 
 def set_seed(seed: int) -> None:
     """Seed Python, NumPy, TensorFlow and Keras in one call."""
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < 2**32:
-        raise ValueError(f"seed must be a non-negative integer below 2**32 (NumPy's seed range), got {seed!r}")
-    seed = int(seed)  # NumPy integers too: random.seed accepts only Python ints
+    # an int also for NumPy integers: random.seed accepts only Python ints
+    seed = check_int("seed", seed, 0, 2**32 - 1, accepted="a non-negative integer below 2**32 (NumPy's seed range)")
     import keras
     import tensorflow as tf
 
@@ -42,25 +43,12 @@ ENVIRONMENT: dict = {}
 RESULTS: list[dict] = []
 
 
-def check_int(name: str, value, low: int = 1, high: int | None = None) -> int:
-    """``value`` as an ``int``; otherwise a ValueError naming ``name``, the value and the accepted range.
-
-    Booleans are rejected (``True`` is an ``int`` in Python, never a sensible size or count).
-    """
-    if (isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low
-            or (high is not None and value > high)):
-        accepted = f"in [{low}, {high}]" if high is not None else f">= {low}"
-        raise ValueError(f"{name} must be an integer {accepted}, got {value!r}")
-    return int(value)
-
-
 def setup(seed: int = 42, *, precision: int = 4, quiet: bool = False) -> None:
     """Prepare a chapter: seeds, deterministic ops, print precision, plot style, banner.
 
     The environment facts that the banner prints are kept in ``book_utils.config.ENVIRONMENT``.
     """
-    if isinstance(precision, bool) or not isinstance(precision, numbers.Integral) or not 0 <= precision <= 16:
-        raise ValueError(f"precision must be an integer between 0 and 16, got {precision!r}")
+    check_int("precision", precision, 0, 16)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import keras
     import tensorflow as tf

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .checks import check_int
 from .config import get_profile
 
 _TFDS = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
@@ -501,8 +502,7 @@ def _standin_sequences(n, num_words, seed):
 def _check_positive_int(name, value, allow_none=True):
     if value is None and allow_none:
         return
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer{' or None' if allow_none else ''}, got {value!r}")
+    check_int(name, value, accepted=f"a positive integer{' or None' if allow_none else ''}")
 
 
 def load_mnist():

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 
-from book_utils.config import check_int
+from book_utils.checks import check_int
 
 _CONFIGURED: str | None = None
 

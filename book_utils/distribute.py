@@ -20,7 +20,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from .config import check_int
+from .checks import check_int
 
 tf.get_logger().setLevel("WARNING")   # tf.distribute announces every strategy and all-reduce at INFO level
 

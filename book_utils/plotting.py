@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import functools
-import numbers
 from pathlib import Path
 
 import numpy as np
+
+from .checks import check_int
 
 CJK_FONT_FILE = "NotoSansCJKsc-Regular.otf"
 
@@ -68,9 +69,7 @@ def show_images(images, labels=None, *, ncols: int = 8, cmap: str = "gray", size
         )
     if labels is not None and len(labels) != len(images):
         raise ValueError(f"got {len(images)} images but {len(labels)} labels; pass one label per image")
-    if isinstance(ncols, bool) or not isinstance(ncols, numbers.Integral) or ncols < 1:
-        raise ValueError(f"ncols must be a positive integer, got {ncols!r}")
-    ncols = int(ncols)
+    ncols = check_int("ncols", ncols, accepted="a positive integer")
     n = len(images)
     ncols = min(ncols, n)
     nrows = int(np.ceil(n / ncols))

@@ -36,6 +36,8 @@ import warnings
 
 import numpy as np
 
+from .checks import check_int, check_number
+
 #: default limits of :class:`ModelServer` (see the module docstring)
 MAX_BODY_BYTES = 16 * 1024 * 1024
 MAX_PIXELS = 2 ** 24
@@ -248,10 +250,8 @@ class BoundedApp:
                  queue_timeout: float = QUEUE_TIMEOUT):
         for key, value, low in (("max_body_bytes", max_body_bytes, 1), ("max_pixels", max_pixels, 1),
                                 ("max_concurrent", max_concurrent, 1), ("max_queue", max_queue, 0)):
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-                raise ValueError(f"{key} must be an integer >= {low}, got {value!r}")
-        if not (isinstance(queue_timeout, numbers.Real) and queue_timeout >= 0):
-            raise ValueError(f"queue_timeout must be a number of seconds >= 0, got {queue_timeout!r}")
+            check_int(key, value, low)
+        check_number("queue_timeout", queue_timeout, 0, accepted="a number of seconds >= 0")
         self.app = app
         self.max_body_bytes, self.max_pixels = int(max_body_bytes), int(max_pixels)
         self.max_concurrent, self.max_queue = int(max_concurrent), int(max_queue)
@@ -371,9 +371,8 @@ class ModelServer:
                  queue_timeout: float = QUEUE_TIMEOUT):
         import uvicorn
 
-        if port is not None and (isinstance(port, bool) or not isinstance(port, numbers.Integral)
-                                 or not 0 < port < 65536):
-            raise ValueError(f"port must be None or an integer in 1..65535, got {port!r}")
+        if port is not None:
+            check_int("port", port, 1, 65535, accepted="None or an integer in 1..65535")
         self.limits = BoundedApp(app, max_body_bytes=max_body_bytes, max_pixels=max_pixels,
                                  max_concurrent=max_concurrent, max_queue=max_queue, queue_timeout=queue_timeout)
         self.host, self.port = host, int(port) if port is not None else free_port(host)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import sys
 import time
 
-from book_utils.config import check_int
+from book_utils.checks import check_int
 
 
 class Timer:

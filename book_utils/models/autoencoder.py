@@ -9,7 +9,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 from keras import layers
-from book_utils.config import check_int as _check_int
+from book_utils.checks import check_int as _check_int
 
 
 def flatten_images(x) -> np.ndarray:

@@ -11,6 +11,8 @@ import numbers
 import keras
 from keras import layers
 
+from book_utils.checks import check_int
+
 
 def _check_width(width) -> float:
     if isinstance(width, bool) or not isinstance(width, numbers.Real):
@@ -26,9 +28,7 @@ def scaled(channels: int, width: float) -> int:
 
 
 def _check_classes(num_classes) -> int:
-    if isinstance(num_classes, bool) or not isinstance(num_classes, numbers.Integral) or num_classes < 2:
-        raise ValueError(f"num_classes must be an integer >= 2, got {num_classes!r}")
-    return int(num_classes)
+    return check_int("num_classes", num_classes, 2)
 
 
 # --------------------------------------------------------------------------- LeNet-5 (10.4, 10.8)
@@ -140,8 +140,7 @@ class BasicBlock(layers.Layer):
 
 def build_resblock(filters: int, blocks: int, stride: int = 1) -> keras.Sequential:
     """``blocks`` BasicBlocks; only the first may downsample."""
-    if isinstance(blocks, bool) or not isinstance(blocks, numbers.Integral) or blocks < 1:
-        raise ValueError(f"blocks must be a positive integer, got {blocks!r}")
+    check_int("blocks", blocks, accepted="a positive integer")
     res = keras.Sequential([BasicBlock(filters, stride)])
     for _ in range(1, blocks):
         res.add(BasicBlock(filters, 1))

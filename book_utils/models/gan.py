@@ -4,7 +4,7 @@ small 1-D/2-D toy GANs, and classifier-based sample-quality scores.
 from __future__ import annotations
 
 import numpy as np
-from book_utils.config import check_int as _check_int
+from book_utils.checks import check_int as _check_int
 
 
 def _doublings(image_size):

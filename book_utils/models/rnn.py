@@ -14,7 +14,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 from keras import layers
-from book_utils.config import check_int as _check_int
+from book_utils.checks import check_int as _check_int
 
 CELL_TYPES = {"simple": layers.SimpleRNNCell, "lstm": layers.LSTMCell, "gru": layers.GRUCell}
 LAYER_TYPES = {"simple": layers.SimpleRNN, "lstm": layers.LSTM, "gru": layers.GRU}

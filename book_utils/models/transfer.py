@@ -18,7 +18,7 @@ from pathlib import Path
 import keras
 from keras import layers
 
-from book_utils.config import check_int
+from book_utils.checks import check_int
 
 # name -> (weight file name that Keras caches, keras.applications constructor name)
 PRETRAINED = {

@@ -10,6 +10,8 @@ import numbers
 
 import numpy as np
 
+from book_utils.checks import check_int, check_number
+
 ACTIVATIONS = ("sigmoid", "relu", "leaky_relu", "tanh", "softplus")
 LABELS = {"sigmoid": "Sigmoid", "relu": "ReLU", "leaky_relu": "LeakyReLU", "tanh": "Tanh", "softplus": "Softplus"}
 
@@ -116,8 +118,7 @@ def softmax_temperature(logits, temperature: float = 1.0, true_class: int = 0):
         raise ValueError("logits must be finite numbers")
     if isinstance(temperature, bool) or not isinstance(temperature, numbers.Real) or not temperature > 0:
         raise ValueError(f"temperature must be a positive number, got {temperature!r}")
-    if isinstance(true_class, bool) or not isinstance(true_class, numbers.Integral) or not 0 <= true_class < z.size:
-        raise ValueError(f"true_class must be an integer in [0, {z.size - 1}], got {true_class!r}")
+    check_int("true_class", true_class, 0, z.size - 1)
     s = z / float(temperature)
     s = s - s.max()  # stable: exp never overflows
     log_p = s - np.log(np.exp(s).sum())
@@ -155,8 +156,7 @@ def softmax_explorer(logits=(2.0, 1.0, 0.1)):
 
 def saturation_at(z: float) -> dict:
     """Values and derivatives of sigmoid and tanh at a pre-activation ``z``."""
-    if isinstance(z, bool) or not isinstance(z, numbers.Real) or not np.isfinite(z):
-        raise ValueError(f"z must be a finite number, got {z!r}")
+    check_number("z", z)
     s = 1.0 / (1.0 + np.exp(-float(z)))
     t = np.tanh(float(z))
     return {"sigmoid": float(s), "d_sigmoid": float(s * (1 - s)), "tanh": float(t), "d_tanh": float(1 - t * t)}

@@ -5,23 +5,9 @@ tested directly; the widget functions only wire sliders to the drawing functions
 """
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
-
-def _check_int(name, value, low, high):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {value!r}")
-    if not low <= value <= high:
-        raise ValueError(f"{name} must lie in [{low}, {high}], got {value}")
-
-
-def _check_float(name, value, low=None):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(float(value)):
-        raise TypeError(f"{name} must be a finite number, got {value!r}")
-    if low is not None and value < low:
-        raise ValueError(f"{name} must be ≥ {low}, got {value}")
+from book_utils.checks import check_int, check_number
 
 
 # --------------------------------------------------------------------------- MNIST browser
@@ -34,7 +20,7 @@ def digit_state(index: int, images, labels, scores=None) -> dict:
         raise ValueError(f"images must be shaped (N, H, W), got {images.shape}")
     if len(labels) != len(images):
         raise ValueError(f"got {len(images)} images but {len(labels)} labels")
-    _check_int("index", index, 0, len(images) - 1)
+    check_int("index", index, 0, len(images) - 1)
     state = {"index": int(index), "image": images[index], "label": int(labels[index])}
     if scores is not None:
         scores = np.asarray(scores, dtype=float)
@@ -130,9 +116,9 @@ def capacity_data(n_train: int = 15, n_test: int = 200, noise: float = 0.25, see
     Training inputs are stratified (one uniform draw per interval of width 1/n_train, so there are
     no large gaps); held-out inputs are plain uniform draws.
     """
-    _check_int("n_train", n_train, 2, 10_000)
-    _check_int("n_test", n_test, 1, 100_000)
-    _check_float("noise", noise, low=0)
+    check_int("n_train", n_train, 2, 10_000)
+    check_int("n_test", n_test, 1, 100_000)
+    check_number("noise", noise, low=0)
     rng = np.random.default_rng(seed)
     x_train = (np.arange(n_train) + rng.uniform(0, 1, n_train)) / n_train
     y_train = target_curve(x_train) + rng.normal(0, noise, n_train)
@@ -149,7 +135,7 @@ def polynomial_capacity(degree: int, noise: float = 0.25, *, n_train: int = 15, 
     """
     from numpy.polynomial import Polynomial
 
-    _check_int("degree", degree, 0, n_train - 1)
+    check_int("degree", degree, 0, n_train - 1)
     x_tr, y_tr, x_te, y_te = capacity_data(n_train, noise=noise, seed=seed)
     poly = Polynomial.fit(x_tr, y_tr, degree)
     return {

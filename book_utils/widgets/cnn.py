@@ -5,10 +5,9 @@ Each widget is a pure function (testable without a browser) plus a thin ipywidge
 from __future__ import annotations
 
 import io
-import numbers
 
 import numpy as np
-from book_utils.config import check_int as _check_int
+from book_utils.checks import check_int as _check_int
 
 
 def _fig_png(fig) -> bytes:
@@ -187,8 +186,7 @@ def feature_maps(model, image, layer_index: int) -> np.ndarray:
     if x.ndim != 3:
         raise ValueError(f"image must be [H, W] or [H, W, C], got shape {x.shape}")
     n = len(model.layers)
-    if isinstance(layer_index, bool) or not isinstance(layer_index, numbers.Integral) or not 0 <= layer_index < n:
-        raise ValueError(f"layer_index must be an integer in [0, {n - 1}], got {layer_index!r}")
+    _check_int("layer_index", layer_index, 0, n - 1)
     h = x[None]
     for layer in model.layers[: layer_index + 1]:
         h = layer(h, training=False)

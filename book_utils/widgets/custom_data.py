@@ -7,9 +7,10 @@ widget).
 from __future__ import annotations
 
 import io
-import numbers
 
 import numpy as np
+
+from book_utils.checks import check_int, check_number
 
 IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
 IMAGENET_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
@@ -46,10 +47,8 @@ def pipeline_preview(image, *, size: int = 64, flip: bool = True, crop: bool = T
     import tensorflow as tf
 
     img = _check_image(image)
-    if isinstance(size, bool) or not isinstance(size, numbers.Integral) or not 8 <= size <= 512:
-        raise ValueError(f"size must be an integer between 8 and 512, got {size!r}")
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    check_int("size", size, 8, 512)
+    check_int("seed", seed, 0)
     big = int(round(size * 1.1))
     x = tf.image.resize(tf.convert_to_tensor(img, tf.float32), [big, big])
     pair = tf.constant([int(seed), 15], tf.int64)
@@ -129,8 +128,7 @@ def split_counts(labels, *, train: float = 0.6, val: float = 0.2, num_classes: i
     if y.ndim != 1 or y.size == 0 or not np.issubdtype(y.dtype, np.integer):
         raise ValueError("labels must be a non-empty 1-D array of integer class indices")
     for name, frac in (("train", train), ("val", val)):
-        if isinstance(frac, bool) or not isinstance(frac, numbers.Real) or not 0.0 <= frac <= 1.0:
-            raise ValueError(f"{name} must be a fraction in [0, 1], got {frac!r}")
+        check_number(name, frac, 0.0, 1.0)
     if train + val > 1.0 + 1e-9:
         raise ValueError(f"train + val must be at most 1 (test is the rest), got {train} + {val}")
     c = int(num_classes) if num_classes is not None else int(y.max()) + 1

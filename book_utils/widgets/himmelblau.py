@@ -8,6 +8,8 @@ import numbers
 
 import numpy as np
 
+from book_utils.checks import check_number
+
 #: The four minima of Himmelblau's function (f = 0 at each), to three decimals.
 MINIMA = np.array([[3.0, 2.0], [-2.805118, 3.131312], [-3.779310, -3.283186], [3.584428, -1.848126]])
 
@@ -33,8 +35,7 @@ def nearest_minimum(point):
 
 
 def _check_number(name, value, positive=False):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value):
-        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    check_number(name, value)
     if positive and not value > 0:
         raise ValueError(f"{name} must be positive, got {value!r}")
 

@@ -6,7 +6,7 @@ ipywidgets wrappers (``poly_capacity_lab``, ``regularisation_dashboard``).
 from __future__ import annotations
 
 import numpy as np
-from book_utils.config import check_int as _check_int
+from book_utils.checks import check_int as _check_int
 
 
 def sine_data(n: int = 120, noise: float = 1.0, seed: int = 0, freq: float = 1.2):

@@ -6,23 +6,13 @@ and the notebook call directly.
 """
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
+
+from book_utils.checks import check_number as _check_number
 
 TRUE_W = 1.477
 TRUE_B = 0.089
 LOSS_CAP = 1e4  # plotted losses are clipped here so a diverging run stays visible
-
-
-def _check_number(name, value, *, low=None, high=None, integer=False):
-    kind = numbers.Integral if integer else numbers.Real
-    if isinstance(value, bool) or not isinstance(value, kind):
-        raise TypeError(f"{name} must be {'an integer' if integer else 'a number'}, got {value!r}")
-    if not np.isfinite(float(value)):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    if low is not None and value < low or high is not None and value > high:
-        raise ValueError(f"{name} must lie in [{low}, {high}], got {value!r}")
 
 
 def _check_points(points):

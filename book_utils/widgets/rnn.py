@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from book_utils.checks import check_int
+
 
 def matrix_power_norms(max_eigenvalue: float, steps: int, *, ratio: float = 0.5, seed: int = 0) -> dict:
     """Spectral norms ‖Wᵏ‖₂, k = 1…steps, of a random symmetric 2×2 W with eigenvalues (λ, ratio·λ).
@@ -12,8 +14,7 @@ def matrix_power_norms(max_eigenvalue: float, steps: int, *, ratio: float = 0.5,
     lam = float(max_eigenvalue)
     if not (np.isfinite(lam) and lam > 0):
         raise ValueError(f"max_eigenvalue must be a positive number, got {max_eigenvalue!r}")
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or not 1 <= steps <= 200:
-        raise ValueError(f"steps must be an integer between 1 and 200, got {steps!r}")
+    check_int("steps", steps, 1, 200)
     if not 0 <= ratio <= 1:
         raise ValueError(f"ratio must lie in [0, 1], got {ratio!r}")
     theta = np.random.default_rng(seed).uniform(0, np.pi)
