@@ -29,7 +29,6 @@ _USES = {
     "cifar10": r"\bload_cifar10\(",
     "imdb": r"\bload_imdb\(",
     "imdb_word_index": r"\bload_imdb_word_index\(",
-    "imdb_reviews": r"\bimdb_reviews_dir\(",
     "auto_mpg": r"\bload_auto_mpg\(",
     "glove": r"\bload_glove\(",
     "pokemon": r"\bpokemon_dir\(",

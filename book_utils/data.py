@@ -73,9 +73,6 @@ FILES: dict[str, DataFile] = {
         "027313fe9a320280f3bf0fac5baf58c4a683cf39a7ed9c3d3d3912bde4284cf6",
         "imdb_word_index.json", "027313fe9a320280f3bf0fac5baf58c4a683cf39a7ed9c3d3d3912bde4284cf6",
         _TFDS + "imdb_word_index.json"),
-    "imdb_reviews": DataFile(
-        "imdb_reviews", "raw/aclImdb_v1_labeled.tar.gz",
-        "70ac64fe615cd445e4c7c555c8589f4b76d137941fd1c8edb8c8b4f70794d08f"),
     "auto_mpg": DataFile(
         "auto_mpg", "raw/auto-mpg.data", "48b830e11feee5572525f8f1691ddb9d38d3d7b7063edcd8fca672c2a5e17d8d",
         "auto-mpg.data", "48b830e11feee5572525f8f1691ddb9d38d3d7b7063edcd8fca672c2a5e17d8d",
@@ -312,7 +309,6 @@ NEEDS: dict[str, list[list[str]]] = {
     "cifar10": [["cifar10_jpeg"], ["cifar10"]],
     "imdb": [["imdb"]],
     "imdb_word_index": [["imdb_word_index"]],
-    "imdb_reviews": [["imdb_reviews"]],
     "auto_mpg": [["auto_mpg"]],
     "glove": [["glove50"]],
     "pokemon": [["pokemon"]],
@@ -638,11 +634,6 @@ def load_imdb_word_index() -> dict:
             return json.load(f)
 
     return _real_or_standin("IMDB word index", real, lambda: {f"word{i}": i for i in range(1, 20001)})
-
-
-def imdb_reviews_dir() -> Path:
-    """Folder ``aclImdb`` with ``train/{pos,neg}`` and ``test/{pos,neg}`` review texts."""
-    return _extract(resolve("imdb_reviews"), "aclImdb") / "aclImdb"
 
 
 AUTO_MPG_COLUMNS = ["MPG", "Cylinders", "Displacement", "Horsepower", "Weight", "Acceleration", "Model Year",

@@ -59,11 +59,6 @@ def describe() -> dict:
     }
 
 
-def best_device() -> str:
-    """'/GPU:0' when a GPU exists, else '/CPU:0'."""
-    return "/GPU:0" if has_gpu() else "/CPU:0"
-
-
 MATMUL_SHAPES = ("vector", "square")
 MATMUL_DTYPES = ("float32", "float16", "bfloat16")
 

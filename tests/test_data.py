@@ -356,7 +356,7 @@ def test_session_without_data_skips_notebooks_and_says_why(tmp_path):
     out = run.stdout
     assert run.returncode == 0, out[-3000:]
     head = out[:out.index("collected")]
-    assert "datasets: 9 real dataset(s) MISSING" in head and "compat/mnist.npz" in head and "BOOK_DATA_DIR" in head
+    assert "datasets: 8 real dataset(s) MISSING" in head and "compat/mnist.npz" in head and "BOOK_DATA_DIR" in head
     assert "failed" not in out.lower().split("short test summary")[-1]
     assert re.search(r"SKIPPED \[\d+\] chapters/ch03_classification.ipynb: real data missing \(mnist\)", out)
     assert re.search(r"SKIPPED \[\d+\] chapters/ch06_neural_networks.ipynb: real data missing \(auto_mpg\)", out)
