@@ -49,6 +49,23 @@ from .source import show_source  # noqa: E402
 from .training import Timer  # noqa: E402
 
 __version__ = "0.1.0"
+
+#: optional modules loaded on first use (``bu.serving`` pulls in FastAPI/uvicorn, ``bu.tensorboard``
+#: the event-file reader, ``bu.zoo`` the weight registry), so ``import book_utils`` stays light
+_LAZY_MODULES = ("serving", "tensorboard", "zoo")
+
+
+def __getattr__(name):
+    if name in _LAZY_MODULES:
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY_MODULES))
+
 __all__ = [
     "PROFILES", "DatasetUnavailable", "Timer", "config", "data", "device", "get_profile", "glue", "models",
     "plot_history", "plotting", "profile_config", "record_result", "set_seed", "setup", "show_images",
