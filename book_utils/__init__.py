@@ -30,8 +30,8 @@ def _import_tensorflow_quietly():
         return
     try:
         _os.dup2(devnull, 2)
-        import tensorflow  # noqa: F401
         import keras  # noqa: F401
+        import tensorflow  # noqa: F401
     finally:
         _os.dup2(saved, 2)
         _os.close(saved)
@@ -40,8 +40,8 @@ def _import_tensorflow_quietly():
 
 _import_tensorflow_quietly()
 
-from . import config, data, device, plotting, tensors, training  # noqa: E402
-from . import models, widgets  # noqa: E402  (lazy packages)
+# models and widgets are lazy packages: their submodules load on first attribute access
+from . import config, data, device, models, plotting, tensors, training, widgets  # noqa: E402
 from .config import PROFILES, get_profile, glue, profile_config, record_result, set_seed, setup  # noqa: E402
 from .data import DatasetUnavailable  # noqa: E402
 from .plotting import plot_history, show_images  # noqa: E402

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import json
+import numbers
 import os
 import random
-import numbers
 
 import numpy as np
 

@@ -419,7 +419,8 @@ def _extracted_ok(target: Path) -> str | None:
         except ValueError:
             return "unreadable completion marker"
         if expected != found:
-            return f"expected {expected['files']} files / {expected['bytes']} bytes, found {found['files']} / {found['bytes']}"
+            return (f"expected {expected['files']} files / {expected['bytes']} bytes, "
+                    f"found {found['files']} / {found['bytes']}")
     _VERIFIED.add(str(target))
     return None
 

@@ -314,5 +314,6 @@ def plot_selection(shape, key, *, ax=None, title: str | None = None):
     ax.set_xticks(range(grid.shape[1]))
     ax.set_yticks(range(grid.shape[0]))
     ax.grid(False)
-    ax.set_title(title if title is not None else f"x[{format_index(key if not isinstance(key, str) else parse_index(key))}]")
+    index = key if not isinstance(key, str) else parse_index(key)
+    ax.set_title(title if title is not None else f"x[{format_index(index)}]")
     return ax

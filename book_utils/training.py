@@ -164,7 +164,8 @@ def fit(model, train_data, *, loss, optimizer, epochs: int, validation_data=None
         if batches == 0:
             raise ValueError("train_data yielded no batches (an empty dataset); nothing to train on")
         if (bad_input >= 0 or bad_loss >= 0) and on_nonfinite != "ignore":
-            what = (f"batch {bad_input} has NaN or infinite inputs/labels" if bad_input >= 0 and (bad_loss < 0 or bad_input <= bad_loss)
+            input_first = bad_input >= 0 and (bad_loss < 0 or bad_input <= bad_loss)
+            what = (f"batch {bad_input} has NaN or infinite inputs/labels" if input_first
                     else f"the loss became non-finite at batch {bad_loss}")
             message = (f"epoch {epoch}: {what} (of {batches}); check the data for NaN/inf or lower the learning rate. "
                        "To watch a divergence on purpose, pass on_nonfinite='warn' or 'ignore'")

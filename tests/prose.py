@@ -150,7 +150,8 @@ def stray_numbers(nb: dict) -> list[str]:
 
 
 def report() -> None:
-    print(f"{'chapter':10} {'prose':>6} {'textbook':>8} {'ratio':>6} {'glued':>6} {'stray':>6}  short leaf sections (< {MIN_LEAF_CJK})")
+    print(f"{'chapter':10} {'prose':>6} {'textbook':>8} {'ratio':>6} {'glued':>6} {'stray':>6}"
+          f"  short leaf sections (< {MIN_LEAF_CJK})")
     for path in CHAPTERS:
         nb = load(path)
         prefix = path.stem.split("_")[0]

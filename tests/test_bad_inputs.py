@@ -184,7 +184,8 @@ def test_26_decompression_bomb_refused_before_decoding():
         return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
 
     header = struct.pack(">IIBBBBB", 20000, 20000, 8, 0, 0, 0, 0)  # declares 400 Mpx; no pixel data needed
-    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 10)) + chunk(b"IEND", b"")
+    png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 10))
+           + chunk(b"IEND", b""))
     with pytest.raises(serving.ImageTooLarge, match="image declaring 400,000,000 pixels exceeds"):
         serving.decode_image_b64(base64.b64encode(png).decode())
 

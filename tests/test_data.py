@@ -168,11 +168,11 @@ def test_prepare_warms_the_cache(profile, monkeypatch, tmp_path):
 # --------------------------------------------------------------------------- crash- and concurrency-safe cache
 import dataclasses  # noqa: E402
 import os  # noqa: E402
+import re  # noqa: E402
 import signal  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import tarfile  # noqa: E402
-import re  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 

@@ -82,9 +82,10 @@ def test_generator_does_not_relu_z():
     import keras
 
     g = gan.make_generator(16, 28, 1, base_filters=8)
-    assert not any(isinstance(l, keras.layers.ReLU) and l.input.shape[1:] == (1, 1, 16) for l in g.layers)
+    assert not any(isinstance(layer, keras.layers.ReLU) and layer.input.shape[1:] == (1, 1, 16) for layer in g.layers)
     g_tb = gan.make_generator(16, 28, 1, base_filters=8, relu_z=True)
-    assert any(isinstance(l, keras.layers.ReLU) and tuple(l.input.shape[1:]) == (1, 1, 16) for l in g_tb.layers)
+    assert any(isinstance(layer, keras.layers.ReLU) and tuple(layer.input.shape[1:]) == (1, 1, 16)
+               for layer in g_tb.layers)
     z = tf.random.normal([8, 16], seed=0)
     out = g(z, training=True).numpy()
     assert out.std(axis=0).mean() > 1e-3          # different z → different images

@@ -48,7 +48,8 @@ class TestNotebook:
         for cell in code_cells(load(path)):
             errors = [o for o in cell.get("outputs", []) if o["output_type"] == "error"]
             if errors:
-                assert "raises-exception" in tags(cell), f"{path.name}: unexpected error in cell {cell['source'][:80]!r}"
+                assert "raises-exception" in tags(cell), (
+                    f"{path.name}: unexpected error in cell {cell['source'][:80]!r}")
 
     def test_stamped_book_profile(self, path):
         stamp = load(path)["metadata"].get("book", {})

@@ -41,7 +41,8 @@ def _listings():
                 continue
             source = "".join(cell["source"])
             try:
-                tree = ast.parse("\n".join(line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))))
+                magic_free = (line for line in source.splitlines() if not line.lstrip().startswith(("%", "!")))
+                tree = ast.parse("\n".join(magic_free))
             except SyntaxError:
                 continue
             for node in ast.walk(tree):

@@ -252,7 +252,8 @@ def test_navigation_toggles(server, browser, width):
     page, errors, _ = _open(browser, f"{server}/{CHAPTERS[min(9, len(CHAPTERS) - 1)]}.html", width=width)
     try:
         assert page.locator(".primary-toggle:visible").count() == 1, "exactly one visible chapter-list toggle"
-        tip = page.eval_on_selector(".primary-toggle", "e => e.getAttribute('title') || e.getAttribute('data-bs-original-title')")
+        tip = page.eval_on_selector(".primary-toggle",
+                                    "e => e.getAttribute('title') || e.getAttribute('data-bs-original-title')")
         assert tip == "章节目录", f"theme tooltip not in Chinese: {tip!r}"
         chapter_link = page.locator(".bd-sidebar-primary a.reference, #pst-primary-sidebar-modal a.reference")
         if width == DESKTOP:

@@ -5,7 +5,6 @@ import pytest
 import tensorflow as tf
 
 from book_utils import training
-from book_utils.models import cnn
 
 
 def test_warmup_cosine_shape():
@@ -64,7 +63,10 @@ def test_fit_and_evaluate_share_one_compiled_evaluation():
     val = tf.data.Dataset.from_tensor_slices((x[:64], y[:64])).batch(32)
     test = tf.data.Dataset.from_tensor_slices((x, y)).batch(32)           # same element spec, more batches
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, activation="sigmoid")])
-    metrics = lambda: {"accuracy": keras.metrics.BinaryAccuracy()}
+
+    def metrics():
+        return {"accuracy": keras.metrics.BinaryAccuracy()}
+
     hist = training.fit(model, test, loss=keras.losses.BinaryCrossentropy(), optimizer="sgd", epochs=2,
                         validation_data=val, metrics=metrics(), verbose=0)
     # a fresh loss/metric object with the same configuration reuses the graph traced for validation

@@ -63,7 +63,10 @@ def test_freeze_depth_table_is_monotone(densenet):
     assert trainable == sorted(trainable) and len(set(trainable)) == 5
     total = {r["trainable"] + r["non_trainable"] for r in rows}
     assert len(total) == 1                                   # only the split moves
-    size = lambda layer: sum(int(np.prod(w.shape)) for w in layer.weights if "moving" not in w.path)
+
+    def size(layer):
+        return sum(int(np.prod(w.shape)) for w in layer.weights if "moving" not in w.path)
+
     everything = sum(size(layer) for layer in densenet.layers)
     stem = sum(size(layer) for layer in densenet.layers if layer.name.startswith("conv1"))
     assert rows[4]["trainable"] == everything - stem > 0     # k = 4 unfreezes everything but the stem

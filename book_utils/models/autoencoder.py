@@ -9,6 +9,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 from keras import layers
+
 from book_utils.checks import check_int as _check_int
 
 

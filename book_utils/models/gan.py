@@ -4,6 +4,7 @@ small 1-D/2-D toy GANs, and classifier-based sample-quality scores.
 from __future__ import annotations
 
 import numpy as np
+
 from book_utils.checks import check_int as _check_int
 
 
@@ -335,7 +336,8 @@ def toy_mlp(in_dim, out_dim, hidden=32, layers=2, name=None, seed=0):
 
     net = [keras.Input((in_dim,))]
     for i in range(layers):
-        net.append(keras.layers.Dense(hidden, activation="relu", kernel_initializer=keras.initializers.HeNormal(seed + i)))
+        net.append(keras.layers.Dense(hidden, activation="relu",
+                                      kernel_initializer=keras.initializers.HeNormal(seed + i)))
     net.append(keras.layers.Dense(out_dim, kernel_initializer=keras.initializers.GlorotUniform(seed + 50)))
     return keras.Sequential(net, name=name)
 

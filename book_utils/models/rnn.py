@@ -14,6 +14,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 from keras import layers
+
 from book_utils.checks import check_int as _check_int
 
 CELL_TYPES = {"simple": layers.SimpleRNNCell, "lstm": layers.LSTMCell, "gru": layers.GRUCell}

@@ -132,7 +132,8 @@ def softmax_explorer(logits=(2.0, 1.0, 0.1)):
     import ipywidgets as W
     import matplotlib.pyplot as plt
 
-    sliders = [W.FloatSlider(value=float(v), min=-5, max=5, step=0.1, description=f"z{i}") for i, v in enumerate(logits)]
+    sliders = [W.FloatSlider(value=float(v), min=-5, max=5, step=0.1, description=f"z{i}")
+               for i, v in enumerate(logits)]
     temp = W.FloatLogSlider(value=1.0, base=10, min=-1, max=1, step=0.05, description="温度 T")
     true = W.Dropdown(options=list(range(len(sliders))), value=0, description="真实类别")
 

@@ -9,7 +9,6 @@ import numpy as np
 
 from book_utils.checks import check_int, check_number
 
-
 # --------------------------------------------------------------------------- MNIST browser
 
 def digit_state(index: int, images, labels, scores=None) -> dict:

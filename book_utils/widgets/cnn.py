@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 
 import numpy as np
+
 from book_utils.checks import check_int as _check_int
 
 
@@ -202,7 +203,7 @@ def feature_map_browser(model, images, layer_indices=None):
     import matplotlib.pyplot as plt
 
     if layer_indices is None:
-        layer_indices = [i for i, l in enumerate(model.layers) if len(l.output.shape) == 4]
+        layer_indices = [i for i, layer in enumerate(model.layers) if len(layer.output.shape) == 4]
     options = [(f"{i}: {model.layers[i].name}", i) for i in layer_indices]
     idx = W.IntSlider(value=0, min=0, max=len(images) - 1, description="样本")
     layer = W.Dropdown(options=options, value=options[0][1], description="层")

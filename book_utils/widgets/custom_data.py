@@ -167,8 +167,8 @@ def split_inspector(labels, class_names, *, min_val: int = 20):
         picture.value = _fig_png(fig)
         sizes = "／".join(str(s) for s in res["sizes"])
         warn = "、".join(names[k] for k in res["warnings"])
-        note.value = (f"训练／验证／测试 = {sizes}"
-                      + (f"　<span style='color:#c00'>⚠ 验证图片少于 {min_val} 张的类别：{warn}</span>" if warn else ""))
+        warning = f"　<span style='color:#c00'>⚠ 验证图片少于 {min_val} 张的类别：{warn}</span>" if warn else ""
+        note.value = f"训练／验证／测试 = {sizes}{warning}"
 
     train.observe(redraw, names="value")
     val.observe(redraw, names="value")

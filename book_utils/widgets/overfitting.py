@@ -6,6 +6,7 @@ ipywidgets wrappers (``poly_capacity_lab``, ``regularisation_dashboard``).
 from __future__ import annotations
 
 import numpy as np
+
 from book_utils.checks import check_int as _check_int
 
 

@@ -135,11 +135,13 @@ def precision_update(value_text: str, dtype: str) -> dict:
     """Pure update of the precision lab: store a number in ``dtype`` and report the relative error.
 
     Integers are cast from int64 (so too-large values wrap around as with ``tf.cast``); decimals are
-    cast from float64 (float → int truncates toward zero). Uses NumPy so the widget stays light. Returns ``{"stored", "rel_error", "error", "html"}``.
+    cast from float64 (float → int truncates toward zero). Uses NumPy so the widget stays light.
+    Returns ``{"stored", "rel_error", "error", "html"}``.
     """
     if dtype not in _DTYPES:
         msg = f"dtype must be one of {', '.join(_DTYPES)}, got {dtype!r}"
-        return {"stored": None, "rel_error": None, "error": msg, "html": f'<div style="color:#b00000">{html.escape(msg)}</div>'}
+        return {"stored": None, "rel_error": None, "error": msg,
+                "html": f'<div style="color:#b00000">{html.escape(msg)}</div>'}
     text = str(value_text).strip()
     try:
         is_int = text.lstrip("+-").isdigit()
@@ -148,7 +150,8 @@ def precision_update(value_text: str, dtype: str) -> dict:
             raise ValueError("integer too large for int64")
     except ValueError as err:
         msg = f"{text!r} is not a number ({err})"
-        return {"stored": None, "rel_error": None, "error": msg, "html": f'<div style="color:#b00000">{html.escape(msg)}</div>'}
+        return {"stored": None, "rel_error": None, "error": msg,
+                "html": f'<div style="color:#b00000">{html.escape(msg)}</div>'}
     # NumPy casts exactly like tf.cast here: ints wrap around, floats round, float → int truncates
     src = np.array(value, dtype=np.int64 if is_int else np.float64)
     with np.errstate(over="ignore", invalid="ignore"):
@@ -194,7 +197,8 @@ def reshape_update(shape_text: str = "2,3,4", perm_text: str = "") -> dict:
             x = np.transpose(x, perm)
     except (ValueError, TypeError) as err:
         msg = str(err)
-        return {"shape": None, "memory": None, "error": msg, "html": f'<div style="color:#b00000">错误：{html.escape(msg)}</div>'}
+        return {"shape": None, "memory": None, "error": msg,
+                "html": f'<div style="color:#b00000">错误：{html.escape(msg)}</div>'}
     memory = np.ascontiguousarray(x).ravel().tolist()
     page = (f"<div>逻辑形状 <b>{list(x.shape)}</b></div><pre>{html.escape(np.array2string(x, separator=', '))}</pre>"
             f"<div>reshape 后的存储顺序：{list(range(24))}</div>"
