@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .checks import check_int
+from .checks import check_choice, check_int
 from .config import get_profile
 
 _TFDS = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
@@ -711,8 +711,7 @@ def load_image_folder(path, *, image_size=(64, 64), batch_size: int = 32, color_
             or any(isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 1 for s in image_size)):
         raise ValueError(f"image_size must be (height, width) with positive sizes, got {image_size!r}")
     _check_positive_int("batch_size", batch_size, allow_none=False)
-    if color_mode not in ("rgb", "grayscale", "rgba"):
-        raise ValueError(f"color_mode must be 'rgb', 'grayscale' or 'rgba', got {color_mode!r}")
+    check_choice("color_mode", color_mode, ("rgb", "grayscale", "rgba"))
     return keras.utils.image_dataset_from_directory(
         path, image_size=tuple(image_size), batch_size=batch_size, color_mode=color_mode,
         validation_split=validation_split, subset=subset, seed=seed, shuffle=shuffle, verbose=False)

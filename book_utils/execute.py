@@ -24,6 +24,7 @@ import sys
 import time
 from pathlib import Path
 
+from .checks import check_choice
 from .config import PROFILES, RESULT_MIME
 
 #: per-cell timeout in seconds for each profile: the ``ci`` budget is 90 s per notebook (a cell gets
@@ -46,8 +47,7 @@ def cell_timeout(profile: str, notebook=None, last_wall_time: float | None = Non
     in this profile (``last_wall_time``, seconds) took more than half of that, twice that run's time,
     capped at twice the budget, so a chapter close to its budget is not cut off on a busy machine.
     """
-    if profile not in PROFILES:
-        raise ValueError(f"profile must be one of {PROFILES}, got {profile!r}")
+    check_choice("profile", profile, PROFILES)
     stem = Path(notebook).stem if notebook is not None else ""
     budget = CELL_TIMEOUT[profile] * BUDGET_FACTOR.get(stem, 1)
     if isinstance(last_wall_time, (int, float)) and last_wall_time > budget / 2:
@@ -231,8 +231,7 @@ def execute_notebook(path, profile: str = "book", timeout: int | None = None, *,
 
     from . import device
 
-    if profile not in PROFILES:
-        raise ValueError(f"profile must be one of {PROFILES}, got {profile!r}")
+    check_choice("profile", profile, PROFILES)
     path = Path(path)
     if path.suffix != ".ipynb" or not path.is_file():
         raise FileNotFoundError(f"{path} is not a notebook file")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import sys
 import time
 
-from book_utils.checks import check_int
+from book_utils.checks import check_choice, check_int
 
 
 class Timer:
@@ -127,8 +127,7 @@ def fit(model, train_data, *, loss, optimizer, epochs: int, validation_data=None
     _check_dataset("train_data", train_data)
     if validation_data is not None:
         _check_dataset("validation_data", validation_data)
-    if on_nonfinite not in _NONFINITE:
-        raise ValueError(f"on_nonfinite must be one of {_NONFINITE}, got {on_nonfinite!r}")
+    check_choice("on_nonfinite", on_nonfinite, _NONFINITE)
     optimizer = keras.optimizers.get(optimizer) if isinstance(optimizer, str) else optimizer
     metrics = dict(metrics or {})
     if not model.built:  # build from the dataset's spec without pulling a batch through the pipeline
