@@ -1,6 +1,6 @@
 """One epoch of the MNIST MLP three ways: eager GradientTape loop, book_utils.training.fit, model.fit.
 
-    python benchmarks/train_loop.py [--batch-size 128] [--repeats 2]
+    flock /tmp/book_exec.lock .venv/bin/python benchmarks/train_loop.py [--batch-size 128] [--repeats 2]
 
 Prints examples/s of each and the ratios (target: compiled ≥ 3× eager, within 10% of model.fit).
 All three run in one process on the same data, so compare the ratios, not absolute numbers.
@@ -8,6 +8,11 @@ All three run in one process on the same data, so compare the ratios, not absolu
 from __future__ import annotations
 
 import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _common  # noqa: E402,F401  (repository on sys.path; BOOK_DATA_DIR as .ci/run sets it)
 
 import keras
 import tensorflow as tf
