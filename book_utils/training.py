@@ -108,7 +108,7 @@ def make_eval_step(model, loss, metrics=None, *, loss_tracker=None):
 
 
 def fit(model, train_data, *, loss, optimizer, epochs: int, validation_data=None, metrics=None,
-        verbose: int = 1, jit_compile: bool = False, on_nonfinite: str = "raise") -> dict:
+        verbose: int = 1, jit_compile: bool = False, on_nonfinite: str = "raise", strategy=None) -> dict:
     """Train ``model`` on a batched ``tf.data.Dataset`` of (x, y) with compiled steps.
 
     Returns a history dict: ``loss``, each metric, their ``val_`` twins when validation data is
@@ -119,10 +119,19 @@ def fit(model, train_data, *, loss, optimizer, epochs: int, validation_data=None
     and the first such batch (``on_nonfinite="raise"``). To watch a divergence on purpose pass
     ``on_nonfinite="warn"`` (print it once and go on) or ``"ignore"``. An empty dataset raises
     ``ValueError``.
+
+    ``strategy`` (e.g. ``distribute.pick_strategy()``) with several replicas trains data-parallel
+    through ``distribute.fit`` (training loss and validation results); with one replica, or None,
+    this single-device loop runs unchanged.
     """
     import keras
     import tensorflow as tf
 
+    if strategy is not None and strategy.num_replicas_in_sync > 1:
+        from . import distribute
+
+        return distribute.fit(model, train_data, loss=loss, optimizer=optimizer, epochs=epochs, strategy=strategy,
+                              validation_data=validation_data, metrics=metrics, verbose=verbose)
     check_int("epochs", epochs)
     _check_dataset("train_data", train_data)
     if validation_data is not None:

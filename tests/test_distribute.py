@@ -83,6 +83,49 @@ def test_two_logical_devices_give_the_single_device_loss():
     assert max(abs(a - b) for a, b in zip(r["two"], r["one"])) < 1e-4
 
 
+FIT = textwrap.dedent("""
+    import json
+    from book_utils import distribute as dist
+    dist.split_cpu(2)
+    import keras, tensorflow as tf
+    from book_utils import training
+    x, y = dist.demo_data(512)
+    ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(64)
+    out = {}
+    for name, strat in (("two", dist.pick_strategy()), ("one", tf.distribute.get_strategy())):
+        with strat.scope():
+            keras.utils.set_random_seed(0)
+            model = dist.demo_model()
+            model(x[:1])
+            opt = keras.optimizers.SGD(0.05)
+        h = training.fit(model, ds, loss=keras.losses.MeanSquaredError(), optimizer=opt, epochs=2,
+                         validation_data=ds, verbose=0, strategy=strat)
+        out[name] = [h["loss"], h["val_loss"]]
+    keras.utils.set_random_seed(0)
+    outside = dist.demo_model()
+    outside(x[:1])
+    try:
+        dist.fit(outside, ds, loss=keras.losses.MeanSquaredError(), optimizer=keras.optimizers.SGD(0.05),
+                 epochs=1, strategy=dist.pick_strategy(), verbose=0)
+        out["outside"] = "accepted"
+    except ValueError as e:
+        out["outside"] = str(e)
+    print(json.dumps(out))
+""")
+
+
+def test_fit_with_a_strategy_matches_single_device_fit():
+    """training.fit(strategy=Mirrored over 2 devices) follows the single-device history."""
+    out = subprocess.run([sys.executable, "-c", FIT], capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert out.returncode == 0, out.stderr[-2000:]
+    r = json.loads(out.stdout.strip().splitlines()[-1])
+    for two, one in zip(r["two"], r["one"]):
+        assert max(abs(a - b) for a, b in zip(two, one)) < 1e-4
+    assert r["two"][0][-1] < r["two"][0][0]
+    assert "strategy.scope()" in r["outside"]
+
+
 def _leftover_workers() -> list[str]:
     ps = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
     return [line for line in ps.splitlines() if "book_utils.distribute worker" in line]
