@@ -75,3 +75,15 @@ def test_scanner_catches_known_defects():
     for defect in ("1.477", "87%", "二十分钟", "98%"):
         assert defect in hits, f"scanner missed {defect!r}: {hits}"
     assert "87.25" not in hits and "5.8" not in hits and "2.5" not in hits
+
+
+@pytest.mark.parametrize("path", [pytest.param(p, id=p.stem) for p in CHAPTERS])
+def test_no_bare_pipe_in_table_maths(path):
+    """A '|' inside $...$ in a Markdown table row ends the cell (write \\vert or \\lvert/\\rvert)."""
+    import re
+
+    bad = [line for md in (c["source"] if isinstance(c["source"], str) else "".join(c["source"])
+                           for c in load(path)["cells"] if c["cell_type"] == "markdown")
+           for line in md.splitlines()
+           if line.lstrip().startswith("|") and re.search(r"\$[^$\n]*\|[^$\n]*\$", line)]
+    assert not bad, f"{path.name}: table rows with '|' inside maths: {bad}"
