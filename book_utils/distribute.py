@@ -114,37 +114,6 @@ def distributed_dataset(x, y, strategy, global_batch: int, *, shuffle_seed: int 
     return strategy.experimental_distribute_dataset(ds)
 
 
-def fit(model, train_data, *, loss, optimizer, epochs: int, strategy, validation_data=None, metrics=None,
-        verbose: int = 1) -> dict:
-    """``training.fit`` on several replicas: ``train_data`` yields GLOBAL batches, the strategy splits
-    them; the model and optimizer must have been created under ``strategy.scope()``. The history holds
-    the training loss per epoch and, when ``validation_data`` is given, ``val_loss`` and the metrics,
-    evaluated on the (mirrored) model as in ``training.evaluate``; ``time`` is seconds per epoch."""
-    from . import training
-
-    epochs = check_int("epochs", epochs)
-    first = model.trainable_variables[0]
-    if not strategy.extended.variable_created_in_scope(getattr(first, "value", first)):
-        raise ValueError("build the model (and optimizer) under strategy.scope() before distribute.fit")
-    per_example = loss.call if isinstance(loss, keras.losses.Loss) else loss   # unreduced, one value per example
-    step = make_distributed_train_step(model, per_example, optimizer, strategy)
-    history = {"loss": [], "time": []}
-    for epoch in range(1, epochs + 1):
-        with training.Timer() as t:
-            losses = [float(step(batch)) for batch in strategy.experimental_distribute_dataset(train_data)]
-        if not losses:
-            raise ValueError("train_data yielded no batches (an empty dataset); nothing to train on")
-        history["loss"].append(float(np.mean(losses)))
-        if validation_data is not None:
-            for k, v in training.evaluate(model, validation_data, loss=loss, metrics=metrics).items():
-                history.setdefault(f"val_{k}", []).append(v)
-        history["time"].append(t.seconds)
-        if verbose:
-            parts = [f"{k}={v[-1]:.4f}" for k, v in history.items() if k != "time"]
-            print(f"epoch {epoch}/{epochs}  " + "  ".join(parts) + f"  ({t.seconds:.1f}s)")
-    return history
-
-
 def free_ports(n: int) -> list[int]:
     """``n`` TCP ports on 127.0.0.1 that are free right now (for a local TF_CONFIG)."""
     socks = [socket.socket() for _ in range(check_int("n", n))]

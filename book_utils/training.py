@@ -121,17 +121,15 @@ def fit(model, train_data, *, loss, optimizer, epochs: int, validation_data=None
     ``ValueError``.
 
     ``strategy`` (e.g. ``distribute.pick_strategy()``) with several replicas trains data-parallel
-    through ``distribute.fit`` (training loss and validation results); with one replica, or None,
+    (training loss and validation results, see ``_fit_replicated``); with one replica, or None,
     this single-device loop runs unchanged.
     """
     import keras
     import tensorflow as tf
 
     if strategy is not None and strategy.num_replicas_in_sync > 1:
-        from . import distribute
-
-        return distribute.fit(model, train_data, loss=loss, optimizer=optimizer, epochs=epochs, strategy=strategy,
-                              validation_data=validation_data, metrics=metrics, verbose=verbose)
+        return _fit_replicated(model, train_data, loss=loss, optimizer=optimizer, epochs=epochs, strategy=strategy,
+                               validation_data=validation_data, metrics=metrics, verbose=verbose)
     check_int("epochs", epochs)
     _check_dataset("train_data", train_data)
     if validation_data is not None:
@@ -203,6 +201,41 @@ def fit(model, train_data, *, loss, optimizer, epochs: int, validation_data=None
         if evaluator is not None:
             for k, v in evaluator(validation_data).items():
                 history[f"val_{k}"].append(v)
+        history["time"].append(t.seconds)
+        if verbose:
+            parts = [f"{k}={v[-1]:.4f}" for k, v in history.items() if k != "time"]
+            print(f"epoch {epoch}/{epochs}  " + "  ".join(parts) + f"  ({t.seconds:.1f}s)", file=sys.stdout)
+    return history
+
+
+def _fit_replicated(model, train_data, *, loss, optimizer, epochs: int, strategy, validation_data=None,
+                    metrics=None, verbose: int = 1) -> dict:
+    """``fit`` on several replicas: ``train_data`` yields GLOBAL batches, the strategy splits them; the
+    model and optimizer must have been created under ``strategy.scope()``. The history holds the
+    training loss per epoch and, with ``validation_data``, ``val_loss`` and the metrics evaluated on the
+    (mirrored) model as in ``evaluate``; ``time`` is seconds per epoch."""
+    import keras
+    import numpy as np
+
+    from .distribute import make_distributed_train_step
+
+    check_int("epochs", epochs)
+    _check_dataset("train_data", train_data)
+    first = model.trainable_variables[0]
+    if not strategy.extended.variable_created_in_scope(getattr(first, "value", first)):
+        raise ValueError("build the model (and optimizer) under strategy.scope() before fit(strategy=...)")
+    per_example = loss.call if isinstance(loss, keras.losses.Loss) else loss   # unreduced, one value per example
+    step = make_distributed_train_step(model, per_example, optimizer, strategy)
+    history = {"loss": [], "time": []}
+    for epoch in range(1, epochs + 1):
+        with Timer() as t:
+            losses = [float(step(batch)) for batch in strategy.experimental_distribute_dataset(train_data)]
+        if not losses:
+            raise ValueError("train_data yielded no batches (an empty dataset); nothing to train on")
+        history["loss"].append(float(np.mean(losses)))
+        if validation_data is not None:
+            for k, v in evaluate(model, validation_data, loss=loss, metrics=metrics).items():
+                history.setdefault(f"val_{k}", []).append(v)
         history["time"].append(t.seconds)
         if verbose:
             parts = [f"{k}={v[-1]:.4f}" for k, v in history.items() if k != "time"]

@@ -105,8 +105,8 @@ FIT = textwrap.dedent("""
     outside = dist.demo_model()
     outside(x[:1])
     try:
-        dist.fit(outside, ds, loss=keras.losses.MeanSquaredError(), optimizer=keras.optimizers.SGD(0.05),
-                 epochs=1, strategy=dist.pick_strategy(), verbose=0)
+        training.fit(outside, ds, loss=keras.losses.MeanSquaredError(), optimizer=keras.optimizers.SGD(0.05),
+                     epochs=1, strategy=dist.pick_strategy(), verbose=0)
         out["outside"] = "accepted"
     except ValueError as e:
         out["outside"] = str(e)
