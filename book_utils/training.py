@@ -57,6 +57,40 @@ def _nonfinite_flags(x, y, loss_value):
     return inputs_ok, tf.reduce_all(tf.math.is_finite(loss_value))
 
 
+def _graph_loop(body, start: tuple):
+    """One compiled pass over a dataset: ``state = body(x, y, state)`` for every batch, from the int64
+    ``start`` values; returns the final state. Datasets of known length are read with ``next()`` in a
+    ``tf.range`` loop (1.2-2x faster than ``for x, y in dataset``, which TF turns into a tf.data scan
+    that runs the step as a dataset function; benchmarks/README.md); others use the dataset loop.
+    ``.known`` is the compiled known-length pass (one graph for every length)."""
+    import tensorflow as tf
+
+    def initial():
+        return tuple(tf.constant(v, tf.int64) for v in start)
+
+    @tf.function
+    def known(iterator, n):
+        state = initial()
+        for _ in tf.range(n):
+            x, y = next(iterator)
+            state = body(x, y, state)
+        return state
+
+    @tf.function
+    def any_length(dataset):
+        state = initial()
+        for x, y in dataset:
+            state = body(x, y, state)
+        return state
+
+    def run(dataset):
+        n = int(dataset.cardinality())
+        return known(iter(dataset), tf.constant(n, tf.int64)) if n > 0 else any_length(dataset)
+
+    run.known = known
+    return run
+
+
 def make_train_step(model, loss, optimizer, metrics=None, *, loss_tracker=None, jit_compile: bool = False):
     """Return a compiled ``step(x, y) -> loss`` that updates ``model`` and the given metrics.
 
@@ -127,14 +161,14 @@ def fit(model, train_data, *, loss, optimizer, epochs: int, validation_data=None
     import keras
     import tensorflow as tf
 
-    if strategy is not None and strategy.num_replicas_in_sync > 1:
-        return _fit_replicated(model, train_data, loss=loss, optimizer=optimizer, epochs=epochs, strategy=strategy,
-                               validation_data=validation_data, metrics=metrics, verbose=verbose)
     check_int("epochs", epochs)
     _check_dataset("train_data", train_data)
     if validation_data is not None:
         _check_dataset("validation_data", validation_data)
     check_choice("on_nonfinite", on_nonfinite, _NONFINITE)
+    if strategy is not None and strategy.num_replicas_in_sync > 1:
+        return _fit_replicated(model, train_data, loss=loss, optimizer=optimizer, epochs=epochs, strategy=strategy,
+                               validation_data=validation_data, metrics=metrics, verbose=verbose)
     optimizer = keras.optimizers.get(optimizer) if isinstance(optimizer, str) else optimizer
     metrics = dict(metrics or {})
     if not model.built:  # build from the dataset's spec without pulling a batch through the pipeline
@@ -153,26 +187,7 @@ def fit(model, train_data, *, loss, optimizer, epochs: int, validation_data=None
         first_bad_loss = tf.where((first_bad_loss < 0) & ~loss_ok, batches, first_bad_loss)
         return batches + 1, first_bad_input, first_bad_loss
 
-    start = (tf.constant(0, tf.int64), tf.constant(-1, tf.int64), tf.constant(-1, tf.int64))
-
-    @tf.function
-    def train_epoch_known(iterator, n):  # known length: next() in a graph loop (measured 1.2-2x faster)
-        state = start
-        for _ in tf.range(n):
-            x, y = next(iterator)
-            state = one_batch(x, y, state)
-        return state
-
-    @tf.function
-    def train_epoch_any(dataset):  # unknown or infinite length: the dataset loop
-        state = start
-        for x, y in dataset:
-            state = one_batch(x, y, state)
-        return state
-
-    def train_epoch(dataset):  # the whole epoch is one graph: no Python work per batch
-        n = int(dataset.cardinality())
-        return train_epoch_known(iter(dataset), tf.constant(n, tf.int64)) if n > 0 else train_epoch_any(dataset)
+    train_epoch = _graph_loop(one_batch, (0, -1, -1))
 
     history: dict[str, list[float]] = {"loss": [], **{k: [] for k in metrics}}
     if validation_data is not None:
@@ -203,9 +218,13 @@ def fit(model, train_data, *, loss, optimizer, epochs: int, validation_data=None
                 history[f"val_{k}"].append(v)
         history["time"].append(t.seconds)
         if verbose:
-            parts = [f"{k}={v[-1]:.4f}" for k, v in history.items() if k != "time"]
-            print(f"epoch {epoch}/{epochs}  " + "  ".join(parts) + f"  ({t.seconds:.1f}s)", file=sys.stdout)
+            _print_epoch(epoch, epochs, history)
     return history
+
+
+def _print_epoch(epoch: int, epochs: int, history: dict) -> None:
+    parts = [f"{k}={v[-1]:.4f}" for k, v in history.items() if k != "time"]
+    print(f"epoch {epoch}/{epochs}  " + "  ".join(parts) + f"  ({history['time'][-1]:.1f}s)", file=sys.stdout)
 
 
 def _fit_replicated(model, train_data, *, loss, optimizer, epochs: int, strategy, validation_data=None,
@@ -213,14 +232,12 @@ def _fit_replicated(model, train_data, *, loss, optimizer, epochs: int, strategy
     """``fit`` on several replicas: ``train_data`` yields GLOBAL batches, the strategy splits them; the
     model and optimizer must have been created under ``strategy.scope()``. The history holds the
     training loss per epoch and, with ``validation_data``, ``val_loss`` and the metrics evaluated on the
-    (mirrored) model as in ``evaluate``; ``time`` is seconds per epoch."""
+    (mirrored) model as in ``evaluate``; ``time`` is seconds per epoch. Arguments are checked by ``fit``."""
     import keras
     import numpy as np
 
     from .distribute import make_distributed_train_step
 
-    check_int("epochs", epochs)
-    _check_dataset("train_data", train_data)
     first = model.trainable_variables[0]
     if not strategy.extended.variable_created_in_scope(getattr(first, "value", first)):
         raise ValueError("build the model (and optimizer) under strategy.scope() before fit(strategy=...)")
@@ -238,8 +255,7 @@ def _fit_replicated(model, train_data, *, loss, optimizer, epochs: int, strategy
                 history.setdefault(f"val_{k}", []).append(v)
         history["time"].append(t.seconds)
         if verbose:
-            parts = [f"{k}={v[-1]:.4f}" for k, v in history.items() if k != "time"]
-            print(f"epoch {epoch}/{epochs}  " + "  ".join(parts) + f"  ({t.seconds:.1f}s)", file=sys.stdout)
+            _print_epoch(epoch, epochs, history)
     return history
 
 
@@ -248,37 +264,22 @@ class _Evaluator:
 
     def __init__(self, model, loss, metrics):
         import keras
-        import tensorflow as tf
 
         self.metrics = {k: _clone_metric(m) for k, m in metrics.items()}
         self.mean = keras.metrics.Mean()
         step = make_eval_step(model, loss, self.metrics, loss_tracker=self.mean)
 
-        @tf.function
-        def run_known(iterator, n):  # known length: next() in a graph loop (faster than the dataset loop)
-            for _ in tf.range(n):
-                x, y = next(iterator)
-                step(x, y)
-            return n
+        def one_batch(x, y, state):
+            step(x, y)
+            return (state[0] + 1,)
 
-        @tf.function
-        def run_any(dataset):
-            batches = tf.constant(0, tf.int64)
-            for x, y in dataset:
-                step(x, y)
-                batches += 1
-            return batches
-
-        def run(dataset):
-            n = int(dataset.cardinality())
-            return run_known(iter(dataset), tf.constant(n, tf.int64)) if n > 0 else run_any(dataset)
-
-        self.run, self.run_known = run, run_known
+        self.run = _graph_loop(one_batch, (0,))
 
     def __call__(self, data) -> dict:
         for m in (self.mean, *self.metrics.values()):
             m.reset_state()
-        if int(self.run(data)) == 0:
+        (batches,) = self.run(data)
+        if int(batches) == 0:
             raise ValueError("the evaluation dataset yielded no batches (an empty dataset); nothing to evaluate")
         return {"loss": float(self.mean.result()), **{k: float(m.result()) for k, m in self.metrics.items()}}
 

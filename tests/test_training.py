@@ -73,7 +73,7 @@ def test_fit_and_evaluate_share_one_compiled_evaluation():
     again = training.evaluate(model, val, loss=keras.losses.BinaryCrossentropy(), metrics=metrics())
     full = training.evaluate(model, test, loss=keras.losses.BinaryCrossentropy(), metrics=metrics())
     (evaluator,) = model._book_evaluators.values()
-    assert evaluator.run_known.experimental_get_tracing_count() == 1   # datasets of known length share one graph
+    assert evaluator.run.known.experimental_get_tracing_count() == 1   # datasets of known length share one graph
     assert again == {"loss": hist["val_loss"][-1], "accuracy": hist["val_accuracy"][-1]}
     pred = model(x).numpy()
     assert np.isclose(full["accuracy"], np.mean((pred > 0.5) == (y > 0.5)))
