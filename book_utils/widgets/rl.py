@@ -120,6 +120,26 @@ def _text_color(value, scale):
     return "white" if abs(value) > 0.6 * scale else "black"      # readable on the dark ends of RdYlGn
 
 
+def _reward_scale(rewards):
+    return max(abs(rewards["goal"]), abs(rewards["trap"]), 1e-9)
+
+
+def _terminal_value(ch, rewards):
+    return rewards["goal" if ch == "G" else "trap"]
+
+
+def _maze_cells(ax, layout, rows, cols):
+    """Grey the walls ('#') on ``ax``; yield (row, col, character) for every other cell."""
+    from matplotlib.patches import Rectangle
+
+    for r in range(rows):
+        for c in range(cols):
+            if layout[r][c] == "#":
+                ax.add_patch(Rectangle((c - .5, r - .5), 1, 1, color="0.3"))
+            else:
+                yield r, c, layout[r][c]
+
+
 def _maze_axes(ax, rows, cols, title):
     ax.set_xticks(range(cols))
     ax.set_yticks(range(rows))
@@ -139,28 +159,23 @@ def draw_maze(result: dict, layout=None, ax=None, *, title: str | None = None, f
     V, pol = result["V"], result["policy"]
     rows, cols = V.shape
     ax = ax or plt.gca()
-    scale = max(abs(rewards["goal"]), abs(rewards["trap"]), 1e-9)
+    scale = _reward_scale(rewards)
     shown = np.where(np.isnan(V), 0, V)
     for r in range(rows):
         for c in range(cols):
             if layout[r][c] in "GT":
-                shown[r, c] = rewards["goal" if layout[r][c] == "G" else "trap"]
+                shown[r, c] = _terminal_value(layout[r][c], rewards)
     ax.imshow(shown, cmap="RdYlGn", vmin=-scale, vmax=scale)
-    for r in range(rows):
-        for c in range(cols):
-            ch = layout[r][c]
-            if ch == "#":
-                ax.add_patch(plt.Rectangle((c - .5, r - .5), 1, 1, color="0.3"))
-                continue
-            label = _terminal_label(ch, rewards)
-            color = _text_color(shown[r, c], scale)
-            if label:
-                ax.text(c, r, label, ha="center", va="center", fontsize=9, color=color)
-            else:
-                ax.text(c, r - 0.15, format(V[r, c], fmt), ha="center", va="center", fontsize=9, color=color)
-                ax.text(c, r + 0.22, MAZE_ACTIONS[pol[r, c]], ha="center", va="center", fontsize=12, color=color)
-            if ch == "S":
-                ax.text(c - 0.42, r - 0.42, "S", ha="left", va="top", fontsize=8, color="0.2")
+    for r, c, ch in _maze_cells(ax, layout, rows, cols):
+        label = _terminal_label(ch, rewards)
+        color = _text_color(shown[r, c], scale)
+        if label:
+            ax.text(c, r, label, ha="center", va="center", fontsize=9, color=color)
+        else:
+            ax.text(c, r - 0.15, format(V[r, c], fmt), ha="center", va="center", fontsize=9, color=color)
+            ax.text(c, r + 0.22, MAZE_ACTIONS[pol[r, c]], ha="center", va="center", fontsize=12, color=color)
+        if ch == "S":
+            ax.text(c - 0.42, r - 0.42, "S", ha="left", va="top", fontsize=8, color="0.2")
     _maze_axes(ax, rows, cols, title)
     return ax
 
@@ -177,34 +192,29 @@ def draw_maze_q(result: dict, layout=None, ax=None, *, title: str | None = None,
     Q = result["Q"]
     rows, cols = Q.shape[:2]
     ax = ax or plt.gca()
-    scale = max(abs(rewards["goal"]), abs(rewards["trap"]), 1e-9)
+    scale = _reward_scale(rewards)
     cmap = plt.get_cmap("RdYlGn")
     # triangle corners and text offsets for ↑ → ↓ ← (image coordinates: y grows downwards)
     tri = (((-.5, -.5), (.5, -.5)), ((.5, -.5), (.5, .5)), ((.5, .5), (-.5, .5)), ((-.5, .5), (-.5, -.5)))
     offset = ((0, -.3), (.28, 0), (0, .3), (-.28, 0))
-    for r in range(rows):
-        for c in range(cols):
-            ch = layout[r][c]
-            if ch == "#":
-                ax.add_patch(plt.Rectangle((c - .5, r - .5), 1, 1, color="0.3"))
-                continue
-            label = _terminal_label(ch, rewards)
-            if label:
-                value = rewards["goal" if ch == "G" else "trap"]
-                ax.add_patch(plt.Rectangle((c - .5, r - .5), 1, 1, color=cmap(0.5 + 0.5 * value / scale)))
-                ax.text(c, r, label, ha="center", va="center", fontsize=9, color=_text_color(value, scale))
-                continue
-            best = int(np.argmax(Q[r, c]))
-            for a in range(4):
-                (x1, y1), (x2, y2) = tri[a]
-                ax.add_patch(Polygon([(c, r), (c + x1, r + y1), (c + x2, r + y2)], closed=True,
-                                     facecolor=cmap(0.5 + 0.5 * np.clip(Q[r, c, a] / scale, -1, 1)),
-                                     edgecolor="white", lw=1))
-                ax.text(c + offset[a][0], r + offset[a][1], format(Q[r, c, a], fmt), ha="center", va="center",
-                        fontsize=7, fontweight="bold" if a == best else "normal",
-                        color=_text_color(Q[r, c, a], scale))
-            if ch == "S":
-                ax.text(c - 0.46, r - 0.46, "S", ha="left", va="top", fontsize=7, color="0.2")
+    for r, c, ch in _maze_cells(ax, layout, rows, cols):
+        label = _terminal_label(ch, rewards)
+        if label:
+            value = _terminal_value(ch, rewards)
+            ax.add_patch(plt.Rectangle((c - .5, r - .5), 1, 1, color=cmap(0.5 + 0.5 * value / scale)))
+            ax.text(c, r, label, ha="center", va="center", fontsize=9, color=_text_color(value, scale))
+            continue
+        best = int(np.argmax(Q[r, c]))
+        for a in range(4):
+            (x1, y1), (x2, y2) = tri[a]
+            ax.add_patch(Polygon([(c, r), (c + x1, r + y1), (c + x2, r + y2)], closed=True,
+                                 facecolor=cmap(0.5 + 0.5 * np.clip(Q[r, c, a] / scale, -1, 1)),
+                                 edgecolor="white", lw=1))
+            ax.text(c + offset[a][0], r + offset[a][1], format(Q[r, c, a], fmt), ha="center", va="center",
+                    fontsize=7, fontweight="bold" if a == best else "normal",
+                    color=_text_color(Q[r, c, a], scale))
+        if ch == "S":
+            ax.text(c - 0.46, r - 0.46, "S", ha="left", va="top", fontsize=7, color="0.2")
     ax.set_aspect("equal")
     _maze_axes(ax, rows, cols, title)
     return ax
