@@ -128,9 +128,10 @@ def free_ports(n: int) -> list[int]:
 
 def local_tf_config(ports: list[int], index: int) -> str:
     """The TF_CONFIG of worker ``index`` in a cluster of workers on 127.0.0.1 at ``ports``."""
-    cfg = {"cluster": {"worker": [f"127.0.0.1:{p}" for p in ports]}, "task": {"type": "worker", "index": index}}
-    parse_tf_config(json.dumps(cfg))                           # same checks as a real cluster's
-    return json.dumps(cfg)
+    raw = json.dumps({"cluster": {"worker": [f"127.0.0.1:{p}" for p in ports]},
+                      "task": {"type": "worker", "index": index}})
+    parse_tf_config(raw)                                       # same checks as a real cluster's
+    return raw
 
 
 def demo_data(n: int = 2048, seed: int = 0):
