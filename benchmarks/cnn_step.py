@@ -87,9 +87,8 @@ class Setup:
             float(loss)
         return _common.best_rate(run, steps * self.batch, repeats=repeats)
 
-    def multi_rate(self, k: int, calls: int = 1, repeats: int = 3) -> float:
-        """images/s when one compiled call runs ``k`` steps (a tf.range loop over k stacked batches)."""
-        xs, ys = tf.stack([self.x] * k), tf.stack([self.y] * k)
+    def k_steps(self, k: int):
+        """(compiled fn(xs, ys) running ``k`` steps in a tf.range loop, xs, ys: k stacked copies of the batch)."""
         step = self.step
 
         @tf.function
@@ -98,6 +97,12 @@ class Setup:
             for i in tf.range(k):
                 loss = step(xs[i], ys[i])
             return loss
+
+        return k_steps, tf.stack([self.x] * k), tf.stack([self.y] * k)
+
+    def multi_rate(self, k: int, calls: int = 1, repeats: int = 3) -> float:
+        """images/s when one compiled call runs ``k`` steps (a tf.range loop over k stacked batches)."""
+        k_steps, xs, ys = self.k_steps(k)
 
         def run():
             for _ in range(calls):
@@ -174,23 +179,17 @@ def part_xla(names, pk):
 def part_loop(names, pk, rounds: int = 5, k: int = 8, variant_e: bool = False):
     """Where fit's rate goes, A/B/C/D interleaved ``rounds`` times (median and best of each), k steps per variant:
     A one Python call per step on an in-memory batch; B one compiled call running k steps (tf.range loop
-    over k stacked copies); C one compiled call iterating a Dataset of k in-memory batches (fit's loop
-    structure, no input work); D the same over ch10's real augmented pipeline (what fit runs).
+    over k stacked copies); C one compiled call iterating a Dataset of k in-memory batches (fit's old loop
+    structure, no input work); D the same over ch10's real augmented pipeline (what fit ran before it
+    switched to E/F's loop).
     With ``variant_e`` (``--part loop2``) also E/F: k × next(iterator) inside a tf.range loop."""
     for name in names:
         s = Setup(name)
         step, b = s.step, s.batch
-        xs, ys = tf.stack([s.x] * k), tf.stack([s.y] * k)
+        in_graph, xs, ys = s.k_steps(k)
         x, y = cifar(b * k)
         real = bu.training.image_dataset(x, y, batch_size=b, map_fn=cifar_prep, augment=True, shuffle=True)
         synth = tf.data.Dataset.from_tensors((s.x, s.y)).repeat(k)
-
-        @tf.function
-        def in_graph(xs, ys):
-            loss = tf.constant(0.0)
-            for i in tf.range(k):
-                loss = step(xs[i], ys[i])
-            return loss
 
         @tf.function
         def over_dataset(ds):
@@ -214,7 +213,7 @@ def part_loop(names, pk, rounds: int = 5, k: int = 8, variant_e: bool = False):
         variants = {"A 1 step per Python call": a,
                     "B k steps per call (tf.range)": lambda: float(in_graph(xs, ys)),
                     "C k steps per call (Dataset, in-memory)": lambda: float(over_dataset(synth)),
-                    "D k steps per call (ch10 pipeline) = fit": lambda: float(over_dataset(real))}
+                    "D k steps per call (ch10 pipeline) = old fit": lambda: float(over_dataset(real))}
         if variant_e:
             variants["E k × next(it) in tf.range, in-memory"] = lambda: float(next_in_range(iter(synth)))
             variants["F k × next(it) in tf.range, ch10 pipeline"] = lambda: float(next_in_range(iter(real)))
