@@ -6,6 +6,8 @@ A number in prose that one of our cells computed must be written ``{glue:text}`k
 """
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from prose import (
@@ -17,6 +19,7 @@ from prose import (
     glue_roles,
     glued_keys,
     load,
+    markdown_cells,
     short_leaf_sections,
     stray_numbers,
 )
@@ -80,10 +83,6 @@ def test_scanner_catches_known_defects():
 @pytest.mark.parametrize("path", [pytest.param(p, id=p.stem) for p in CHAPTERS])
 def test_no_bare_pipe_in_table_maths(path):
     """A '|' inside $...$ in a Markdown table row ends the cell (write \\vert or \\lvert/\\rvert)."""
-    import re
-
-    bad = [line for md in (c["source"] if isinstance(c["source"], str) else "".join(c["source"])
-                           for c in load(path)["cells"] if c["cell_type"] == "markdown")
-           for line in md.splitlines()
+    bad = [line for md in markdown_cells(load(path)) for line in md.splitlines()
            if line.lstrip().startswith("|") and any("|" in m.group(1) for m in re.finditer(r"\$([^$]*)\$", line))]
     assert not bad, f"{path.name}: table rows with '|' inside maths: {bad}"
