@@ -163,14 +163,15 @@ def _remove_stale_temps(dest: Path) -> None:
 
 
 @contextlib.contextmanager
-def _atomic_file(dest: Path):
-    """Yield an open binary file; on success it is synced and moved onto ``dest`` in one step.
-
-    An exception (or Ctrl-C, or a kill) leaves ``dest`` as it was: either absent or complete.
-    """
+def atomic_file(dest, mode: str = "wb"):
+    """Yield an open file (``mode`` "wb", or "w" for UTF-8 text); on success it is synced and moved
+    onto ``dest`` in one step. An exception (or Ctrl-C, or a kill) leaves ``dest`` as it was: either
+    absent or complete. Used for every file the book writes that a later run reads."""
+    dest = Path(dest)
+    check_choice("mode", mode, ("wb", "w"))
     tmp = _temp_name(dest)
     try:
-        with open(tmp, "wb") as f:
+        with open(tmp, mode, **({"encoding": "utf-8"} if mode == "w" else {})) as f:
             yield f
             f.flush()
             os.fsync(f.fileno())
@@ -240,14 +241,14 @@ def _cached_arrays(path: Path, build) -> dict:
             _damaged(path, f"{type(arrays).__name__}: {arrays}")
         _remove_stale_temps(path)
         arrays = build()
-        with _atomic_file(path) as f:
+        with atomic_file(path) as f:
             np.savez(f, **arrays)
         return arrays
 
 
 def _download(url: str, dest: Path, timeout: float = 20.0) -> None:
     dest.parent.mkdir(parents=True, exist_ok=True)
-    with _atomic_file(dest) as out, urllib.request.urlopen(url, timeout=timeout) as response:
+    with atomic_file(dest) as out, urllib.request.urlopen(url, timeout=timeout) as response:
         while block := response.read(1 << 20):
             out.write(block)
 
@@ -411,7 +412,7 @@ def _extracted_ok(target: Path) -> str | None:
     text = marker.read_text(encoding="utf-8").strip()
     found = _manifest(target)
     if not text:  # written by an older book_utils after a completed extraction: record what is there
-        with _atomic_file(marker) as f:
+        with atomic_file(marker) as f:
             f.write(json.dumps(found).encode())
     else:
         try:

@@ -21,6 +21,7 @@ import numpy as np
 import tensorflow as tf
 
 from .checks import check_int
+from .data import atomic_file
 
 tf.get_logger().setLevel("WARNING")   # tf.distribute announces every strategy and all-reduce at INFO level
 
@@ -196,9 +197,8 @@ def _worker_main(out_path: str) -> None:
     strategy = pick_strategy()
     losses = train_demo(strategy)
     index = parse_tf_config()["task"]["index"]
-    with open(f"{out_path}.{index}.tmp", "w") as f:
+    with atomic_file(f"{out_path}.{index}", "w") as f:
         json.dump({"replicas": strategy.num_replicas_in_sync, "losses": losses}, f)
-    os.replace(f"{out_path}.{index}.tmp", f"{out_path}.{index}")
 
 
 if __name__ == "__main__":  # python -m book_utils.distribute worker OUT.json

@@ -287,13 +287,10 @@ def execute_notebook(path, profile: str = "book", timeout: int | None = None, *,
 def _write_atomically(nb, path: Path) -> None:
     import nbformat
 
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        nbformat.write(nb, tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    from .data import atomic_file
+
+    with atomic_file(path, "w") as f:
+        nbformat.write(nb, f)
 
 
 def rewrite_paths(path) -> int:
