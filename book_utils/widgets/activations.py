@@ -11,6 +11,7 @@ import numbers
 import numpy as np
 
 from book_utils.checks import check_int, check_number
+from book_utils.widgets._fallback import with_fallback
 
 ACTIVATIONS = ("sigmoid", "relu", "leaky_relu", "tanh", "softplus")
 LABELS = {"sigmoid": "Sigmoid", "relu": "ReLU", "leaky_relu": "LeakyReLU", "tanh": "Tanh", "softplus": "Softplus"}
@@ -97,13 +98,15 @@ def activation_explorer():
     slope = W.FloatSlider(value=0.1, min=0.0, max=0.5, step=0.01, description="负半轴斜率")
     xr = W.FloatRangeSlider(value=(-6.0, 6.0), min=-12.0, max=12.0, step=0.5, description="x 范围")
 
-    def update(name, slope, x_range):
+    def draw(name, slope, x_range):
         fig, ax = plt.subplots(figsize=(6, 3.6))
         plot_activation(name, x_range, slope=slope, ax=ax)
-        plt.show()
+        return fig
 
-    out = W.interactive_output(update, {"name": name, "slope": slope, "x_range": xr})
-    return W.VBox([W.HBox([name, slope]), xr, out])
+    out = W.interactive_output(lambda **v: (draw(**v), plt.show()), {"name": name, "slope": slope, "x_range": xr})
+    box = W.VBox([W.HBox([name, slope]), xr, out])
+    return with_fallback(box, draw, {"name": ("激活函数", name.options), "slope": ("负半轴斜率", [0.0, 0.1, 0.3]),
+                                     "x_range": ("x 范围", [(-6.0, 6.0), (-12.0, 12.0)])}, max_frames=30)
 
 
 def softmax_temperature(logits, temperature: float = 1.0, true_class: int = 0):
@@ -137,7 +140,7 @@ def softmax_explorer(logits=(2.0, 1.0, 0.1)):
     temp = W.FloatLogSlider(value=1.0, base=10, min=-1, max=1, step=0.05, description="温度 T")
     true = W.Dropdown(options=list(range(len(sliders))), value=0, description="真实类别")
 
-    def update(T, true_class, **zs):
+    def draw(T, true_class, **zs):
         z = [zs[f"z{i}"] for i in range(len(sliders))]
         r = softmax_temperature(z, T, true_class)
         fig, ax = plt.subplots(figsize=(5, 3))
@@ -148,11 +151,14 @@ def softmax_explorer(logits=(2.0, 1.0, 0.1)):
         ax.set_xlabel("类别")
         ax.set_ylabel("Softmax 概率")
         ax.set_title(f"T={T:.2f}  熵={r['entropy']:.3f}  交叉熵={r['ce']:.3f}")
-        plt.show()
+        return fig
 
     controls = {"T": temp, "true_class": true, **{f"z{i}": s for i, s in enumerate(sliders)}}
-    out = W.interactive_output(update, controls)
-    return W.VBox([W.HBox(sliders), W.HBox([temp, true]), out])
+    out = W.interactive_output(lambda **v: (draw(**v), plt.show()), controls)
+    box = W.VBox([W.HBox(sliders), W.HBox([temp, true]), out])
+    frames = {"T": ("温度 T", [0.1, 0.3, 1.0, 3.0, 10.0], 1.0), "true_class": ("真实类别", true.options),
+              **{f"z{i}": (f"z{i}", [float(v)]) for i, v in enumerate(logits)}}
+    return with_fallback(box, draw, frames)
 
 
 def saturation_at(z: float) -> dict:
@@ -171,7 +177,7 @@ def saturation_explorer():
     zs = W.FloatSlider(value=0.0, min=-8, max=8, step=0.25, description="z")
     grid = np.linspace(-8, 8, 321)
 
-    def update(z):
+    def draw(z):
         r = saturation_at(z)
         s = 1 / (1 + np.exp(-grid))
         fig, ax = plt.subplots(figsize=(6, 3.2))
@@ -183,6 +189,7 @@ def saturation_explorer():
         ax.set_ylabel("导数")
         ax.set_title(f"σ'({z:.2f})={r['d_sigmoid']:.4f}   tanh'({z:.2f})={r['d_tanh']:.4f}")
         ax.legend()
-        plt.show()
+        return fig
 
-    return W.VBox([zs, W.interactive_output(update, {"z": zs})])
+    box = W.VBox([zs, W.interactive_output(lambda z: (draw(z), plt.show()), {"z": zs})])
+    return with_fallback(box, draw, {"z": ("z", [-8.0, -4.0, -2.0, -1.0, 0.0, 1.0, 2.0, 4.0, 8.0], 0.0)})
