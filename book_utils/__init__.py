@@ -7,35 +7,43 @@ Typical first cell of a chapter::
 """
 from __future__ import annotations
 
+import contextlib as _contextlib
 import os as _os
 
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # keep C++ runtime chatter out of stored outputs
 
 
-def _import_tensorflow_quietly():
-    """Import TensorFlow and Keras with the process's native stderr (fd 2) muted.
+@_contextlib.contextmanager
+def native_stderr_muted():
+    """Mute the process's native stderr (fd 2) inside the block: for C++ runtime notices, not errors.
 
     TF 2.21 writes absl "before InitializeLog" notices and the oneDNN banner straight to fd 2 while
-    its shared libraries load, ignoring ``TF_CPP_MIN_LOG_LEVEL``. In a Jupyter kernel that text may
-    or may not be captured into the first cell, which would make stored outputs and nbval re-runs
-    disagree at random. Only the import is muted; Python-level errors still propagate normally.
+    its shared libraries load, and the TFLite runtime announces its XNNPACK delegate the same way,
+    ignoring ``TF_CPP_MIN_LOG_LEVEL``. In a Jupyter kernel that text may or may not be captured
+    into the cell, which would make stored outputs and nbval re-runs disagree at random.
+    Python-level errors still propagate normally.
     """
     import sys
 
     try:
         sys.stderr.flush()
         saved, devnull = _os.dup(2), _os.open(_os.devnull, _os.O_WRONLY)
-    except (OSError, ValueError, AttributeError):   # no real fd 2 (unusual embeddings): import as is
-        import keras  # noqa: F401
+    except (OSError, ValueError, AttributeError):   # no real fd 2 (unusual embeddings): leave it as is
+        yield
         return
     try:
         _os.dup2(devnull, 2)
-        import keras  # noqa: F401
-        import tensorflow  # noqa: F401
+        yield
     finally:
         _os.dup2(saved, 2)
         _os.close(saved)
         _os.close(devnull)
+
+
+def _import_tensorflow_quietly():
+    with native_stderr_muted():
+        import keras  # noqa: F401
+        import tensorflow  # noqa: F401
 
 
 _import_tensorflow_quietly()

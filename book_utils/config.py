@@ -13,6 +13,7 @@ from .checks import check_int  # also re-exported: ``from book_utils.config impo
 PROFILES = ("ci", "book", "full")
 DEFAULT_PROFILE = "book"
 RESULT_MIME = "application/vnd.tfbook.result+json"
+ENV_MIME = "application/vnd.tfbook.environment+json"  # what setup() saw in the kernel, for execute's stamp
 CONFIG_PREFIX = "⚙ 配置"
 
 
@@ -75,6 +76,20 @@ def setup(seed: int = 42, *, precision: int = 4, quiet: bool = False) -> None:
             f"TensorFlow {info['tensorflow']} · Keras {info['keras']} · 设备 {device_name}"
             f" · profile={profile} · seed={seed}"
         )
+    _display({ENV_MIME: json.dumps(info)})
+
+
+def _display(bundle: dict, **kwargs) -> bool:
+    """Show a raw MIME bundle when running under IPython; return False outside it."""
+    try:
+        from IPython import get_ipython
+        from IPython.display import display
+    except ImportError:  # pragma: no cover - IPython is a dependency
+        return False
+    if get_ipython() is None:
+        return False
+    display(bundle, raw=True, **kwargs)
+    return True
 
 
 def profile_config(*, ci: dict, book: dict, full: dict | None = None, show: bool = True) -> dict:
@@ -142,16 +157,8 @@ def record_result(name: str, value, *, textbook=None, unit: str = "", higher_is_
     text = f"📌 {name} = {number:.4g}{unit}"
     if textbook is not None:
         text += f"（教材报告: {textbook:.4g}{unit}）"
-    try:
-        from IPython import get_ipython
-        from IPython.display import display
-
-        if get_ipython() is not None:
-            display({"text/plain": text, RESULT_MIME: json.dumps(record)}, raw=True)
-            return
-    except ImportError:  # pragma: no cover - IPython is a dependency
-        pass
-    print(text)
+    if not _display({"text/plain": text, RESULT_MIME: json.dumps(record)}):
+        print(text)
 
 
 GLUE_MIME_PREFIX = "application/papermill.record/"  # the prefix myst-nb's {glue} roles read
@@ -174,11 +181,5 @@ def glue(name: str, value) -> None:
         raise TypeError(f"glue value for {name!r} must be a number or a string, got {type(value).__name__}")
     if isinstance(value, numbers.Real) and not np.isfinite(value):
         raise ValueError(f"glue value for {name!r} is not finite: {value}")
-    bundle = {GLUE_MIME_PREFIX + "text/plain": repr(value)}
-    try:
-        from IPython import get_ipython
-        from IPython.display import display
-    except ImportError:  # pragma: no cover - IPython is a dependency
-        return
-    if get_ipython() is not None:
-        display(bundle, raw=True, metadata={"scrapbook": {"name": name, "mime_prefix": GLUE_MIME_PREFIX}})
+    _display({GLUE_MIME_PREFIX + "text/plain": repr(value)},
+             metadata={"scrapbook": {"name": name, "mime_prefix": GLUE_MIME_PREFIX}})

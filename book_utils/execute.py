@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 from .checks import check_choice
-from .config import PROFILES, RESULT_MIME
+from .config import ENV_MIME, PROFILES, RESULT_MIME
 
 #: per-cell timeout in seconds for each profile: the ``ci`` budget is 90 s per notebook (a cell gets
 #: 300 s on a loaded machine), ``book`` 15 min per chapter, ``full`` runs the textbook's sizes on a GPU
@@ -53,6 +53,47 @@ def cell_timeout(profile: str, notebook=None, last_wall_time: float | None = Non
     if isinstance(last_wall_time, (int, float)) and last_wall_time > budget / 2:
         return int(min(2 * last_wall_time, 2 * budget))
     return int(budget)
+
+
+_BOOTSTRAP = re.compile(r"\A(?:try:[^\n]*\n(?:(?:    |except)[^\n]*\n)+|import book_utils as bu\n)")
+
+
+def bootstrap_source(source: str, url: str) -> str:
+    """The first cell with its ``import book_utils`` replaced by the hosted-notebook bootstrap for ``url``.
+
+    With the repository's URL (``repository.url`` in ``_config.yml``) a notebook opened on a hosted
+    service without ``book_utils`` installs it with one ``%pip`` line; without one it says how to install.
+    """
+    if url:
+        missing = f'    %pip install -q "book_utils[hosted] @ git+{url}"\n    import book_utils as bu\n'
+    else:
+        missing = ('    raise ModuleNotFoundError("没有找到 book_utils：请在本书仓库的根目录运行 "\n'
+                   '                              "pip install -r requirements.txt（见 README「运行环境」）")'
+                   ' from None\n')
+    head = ("try:  # Colab 等托管笔记本服务上没有 book_utils：见 README「在线运行」\n    import book_utils as bu\n"
+            "except ModuleNotFoundError:\n" + missing)
+    return head + _BOOTSTRAP.sub("", source, count=1)
+
+
+def repository_url(start) -> str | None:
+    """``repository.url`` from the book's ``_config.yml`` above ``start``; None outside a book."""
+    import yaml
+
+    for folder in Path(start).resolve().parents:
+        config = folder / "_config.yml"
+        if config.is_file():
+            return str((yaml.safe_load(config.read_text(encoding="utf-8")).get("repository") or {}).get("url") or "")
+    return None
+
+
+def kernel_environment(nb) -> dict:
+    """What ``bu.setup()`` saw inside the kernel (versions, device, profile, seed); {} if it did not run."""
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            raw = out.get("data", {}).get(ENV_MIME)
+            if raw is not None:
+                return json.loads(raw) if isinstance(raw, str) else dict(raw)
+    return {}
 
 
 def collect_results(nb) -> list[dict]:
@@ -224,12 +265,8 @@ def execute_notebook(path, profile: str = "book", timeout: int | None = None, *,
     chapter). A cell that times out, raises, or whose reply is lost raises :class:`ExecutionFailed`
     naming the cell; the notebook file is then left as it was.
     """
-    import keras
     import nbformat
-    import tensorflow as tf
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
-
-    from . import device
 
     check_choice("profile", profile, PROFILES)
     path = Path(path)
@@ -238,6 +275,10 @@ def execute_notebook(path, profile: str = "book", timeout: int | None = None, *,
     if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0):
         raise ValueError(f"timeout must be a positive number of seconds or None, got {timeout!r}")
     nb = nbformat.read(path, as_version=4)
+    url = repository_url(path)
+    first = next((c for c in nb.cells if c.cell_type == "code"), None)
+    if url is not None and first is not None:
+        first.source = bootstrap_source(first.source, url)
     if timeout is None:
         last = nb.metadata.get("book", {})
         timeout = cell_timeout(profile, path, last.get("wall_time_s") if last.get("profile") == profile else None)
@@ -269,12 +310,15 @@ def execute_notebook(path, profile: str = "book", timeout: int | None = None, *,
             os.environ["BOOK_PROFILE"] = old_profile
     strip_native_logs(nb)
     shorten_paths(nb, path.parent)
+    env = kernel_environment(nb)  # the kernel's versions and device, not this process's
+    if env.get("profile", profile) != profile:
+        raise ExecutionFailed(f"{path}: the kernel ran profile {env['profile']!r}, not {profile!r}")
     stamp = {
         "profile": profile,
-        "tensorflow": tf.__version__,
-        "keras": keras.__version__,
+        "tensorflow": env.get("tensorflow"),
+        "keras": env.get("keras"),
         "python": platform.python_version(),
-        "device": device.configure(),
+        "device": env.get("device"),
         "wall_time_s": round(wall, 1),
         "results": collect_results(nb),
     }

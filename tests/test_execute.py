@@ -112,3 +112,22 @@ def test_shorten_paths_only_rewrites_stored_tracebacks(tmp_path):
     assert json.loads(path.read_text())["cells"][0]["outputs"][0]["traceback"] == [
         "\x1b[32mkeras/src/ops.py:3\x1b[39m"]
     assert execute.rewrite_paths(path) == 0
+
+
+def test_stamp_is_the_kernels_environment(tmp_path):
+    path = _notebook(tmp_path, "import book_utils as bu\nbu.setup(seed=3, quiet=True)", "x = 1")
+    stamp = execute.execute_notebook(path, "ci", timeout=120)
+    assert stamp["device"] and stamp["tensorflow"] and stamp["keras"]  # reported by the kernel's setup()
+    env = execute.kernel_environment(json.loads(path.read_text(encoding="utf-8"), object_hook=nbformat.NotebookNode))
+    assert env["profile"] == "ci" and env["seed"] == 3 and env["device"] == stamp["device"]
+
+
+@pytest.mark.parametrize("url", ["", "https://example.org/owner/tfbook"])
+def test_bootstrap_first_cell(url):
+    src = "import book_utils as bu\nbu.setup(seed=1)\nimport numpy as np"
+    once = execute.bootstrap_source(src, url)
+    assert execute.bootstrap_source(once, url) == once, "idempotent"
+    assert once.endswith("bu.setup(seed=1)\nimport numpy as np") and once.startswith("try:")
+    assert ("%pip install" in once and url in once) == bool(url)
+    other = execute.bootstrap_source(once, "https://example.org/x/y")
+    assert "https://example.org/x/y" in other and (not url or url not in other)

@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from book_utils import execute
+
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "chapters").glob("*.ipynb"))
 MACHINE_PATH = re.compile(r"(/work/|/root/|/home/\w+|/tmp/\w|[A-Z]:\\\\Users)")
@@ -60,6 +62,10 @@ class TestNotebook:
     def test_first_cell_is_setup(self, path):
         first = "".join(code_cells(load(path))[0]["source"])
         assert "import book_utils as bu" in first and "bu.setup(" in first
+        url = execute.repository_url(path)
+        assert first == execute.bootstrap_source(first, url), (
+            f"{path.name}: the first cell lacks the hosted-notebook bootstrap for repository.url={url!r} "
+            "(python -m book_utils.execute writes it)")
 
     def test_no_machine_paths(self, path):
         for cell in code_cells(load(path)):
