@@ -41,12 +41,26 @@ def test_split_counts():
         cdw.split_counts(np.array([0.5, 1.5]))
 
 
-def test_widgets_build():
+def test_split_inspector_fallback():
     pytest.importorskip("ipywidgets")
     box = cdw.split_inspector(np.tile(np.arange(3), 10), ["a", "b", "c"], min_val=2)
-    assert box.children
-    box = cdw.pipeline_explorer([image(), image()], ["x", "y"], size=32)
-    assert box.children
+    page = box.fallback_html
+    assert page.count("data-key=") == 5 * 3 and 'data-mode="grid"' in page  # train × val fractions
+    assert "训练比例" in page and "验证比例" in page and "训练／验证／测试 = 18／6／6" in page
+    assert "⚠ 验证图片少于 2 张的类别" in page and len(page) < 400_000  # e.g. train 0.8, val 0.1: 1 per class
+    assert box.children[1].layout.width.endswith("px")  # the live image at its natural width
+
+
+def test_pipeline_explorer_fallback():
+    pytest.importorskip("ipywidgets")
+    rng = np.random.default_rng(1)
+    images = [rng.integers(0, 256, (40, 50, 3), dtype=np.uint8) for _ in range(8)]
+    box = cdw.pipeline_explorer(images, [f"图{i}" for i in range(8)], size=32)
+    page = box.fallback_html
+    # 6 of the images × 3 switches: one control at a time around the default (image 0, all on)
+    assert page.count("data-key=") == 1 + 5 + 3 and 'data-mode="star"' in page
+    assert all(w in page for w in ("图像序号", "随机翻转", "随机裁剪", "标准化", "逐通道均值"))
+    assert len(page) < 400_000 and box.children[2].layout.width.endswith("px")
 
 
 @pytest.fixture(scope="module")
@@ -91,3 +105,19 @@ def test_freeze_depth_widget_builds(densenet):
     slider, readout = box.children
     slider.value = 3
     assert "可训练" in readout.value and densenet.trainable_weights
+
+
+def test_freeze_depth_explorer_fallback():
+    pytest.importorskip("ipywidgets")
+    import keras
+
+    # a tiny model named like a keras.applications DenseNet: stem, four dense blocks, final bn
+    x = inputs = keras.Input((8, 8, 3))
+    for name in ("conv1_conv", "conv2_block1_conv", "conv3_block1_conv", "conv4_block1_conv", "conv5_block1_conv"):
+        x = keras.layers.Conv2D(2, 1, name=name)(x)
+    tiny = keras.Model(inputs, keras.layers.BatchNormalization(name="bn")(x))
+    box = cdw.freeze_depth_explorer(tiny)
+    page = box.fallback_html
+    assert page.count("data-key=") == 5 and "冻结深度" in page and "只冻结 stem" in page
+    assert "可训练 0（0.0%）" in page and len(page) < 400_000
+    assert tiny.trainable_weights == [], "the preview leaves the backbone as the slider shows it (all frozen)"

@@ -26,14 +26,35 @@ def test_equilibrium_stats():
         wgan.equilibrium_stats(0.0, 0.0)
 
 
-def test_latent_strip_and_widget():
+def test_latent_strip():
     from book_utils.models import gan
 
     g = gan.make_generator(4, 28, 1, base_filters=4)
     strip, cur = wgan.latent_strip(g, np.zeros(4), np.ones(4), 0.3, n=5)
     assert strip.shape == (5, 28, 28) and cur.shape == (28, 28)
     assert 0 <= strip.min() and strip.max() <= 1
-    assert wgan.latent_walk({"g": g}, 4) is not None
     with pytest.raises(ValueError):
         wgan.latent_walk({}, 4)
-    assert wgan.equilibrium_explorer() is not None
+
+
+def test_latent_walk_fallback():
+    import keras
+
+    def tiny(seed):  # z (4) -> 8x8x1 image in [-1, 1]
+        keras.utils.set_random_seed(seed)
+        return keras.Sequential([keras.Input((4,)), keras.layers.Dense(64, activation="tanh"),
+                                 keras.layers.Reshape((8, 8, 1))])
+
+    box = wgan.latent_walk({"甲": tiny(0), "乙": tiny(1)}, 4)
+    page = box.fallback_html
+    assert page.count("data-key=") == 2 * 7 and 'data-mode="grid"' in page  # generator × 7 values of α
+    assert "生成器" in page and "<option value=\"1\">乙</option>" in page and "<output>0.5</output>" in page
+    assert len(page) < 400_000 and len(box.children) == 3
+
+
+def test_equilibrium_explorer_fallback():
+    box = wgan.equilibrium_explorer()
+    page = box.fallback_html
+    assert page.count("data-key=") == 6 * 3 and 'data-mode="grid"' in page  # μ_g × σ_g, full grid
+    assert "μ_g" in page and "σ_g" in page and "&quot;4&quot;" in page  # μ_g = μ_r is a frame
+    assert len(page) < 400_000

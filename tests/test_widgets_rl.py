@@ -27,11 +27,31 @@ def test_episode_frame_and_draw():
     wrl.draw_cartpole([0.1, 0, 0.05, 0])
 
 
-def test_widgets_build():
+def test_draw_maze():
     from book_utils.models import rl
     res = rl.value_iteration(0.9)
     wrl.draw_maze(res)
     wrl.draw_maze_q(res)
     wrl.draw_maze(rl.value_iteration(0.9, rewards={"step": 0, "goal": 1, "trap": -1}))
-    assert wrl.maze_explorer() is not None
-    assert wrl.ppo_clip_explorer() is not None
+
+
+def test_episode_player_fallback():
+    n = 100
+    ep = {"states": np.zeros((n, 4)), "actions": np.arange(n) % 2, "probs": np.full((n, 2), 0.5)}
+    page = wrl.episode_player(ep).fallback_html
+    assert page.count("data-key=") == 24 and 'type="range"' in page  # ≤ 24 subsampled steps
+    assert "&quot;0&quot;" in page and "&quot;99&quot;" in page and len(page) < 400_000
+    short = wrl.episode_player({k: v[:3] for k, v in ep.items()}).fallback_html
+    assert short.count("data-key=") == 3
+
+
+def test_ppo_clip_explorer_fallback():
+    page = wrl.ppo_clip_explorer().fallback_html
+    assert page.count("data-key=") == 6 * 2 and 'data-mode="grid"' in page  # ε × sign of the advantage
+    assert "<label>ε" in page and "A&gt;0" in page and "A&lt;0" in page and len(page) < 400_000
+
+
+def test_maze_explorer_fallback():
+    page = wrl.maze_explorer().fallback_html
+    assert page.count("data-key=") == 1 + 3 + 8 + 3 and 'data-mode="star"' in page  # one slider at a time
+    assert "γ" in page and "迭代次数" in page and "滑动噪声" in page and len(page) < 400_000

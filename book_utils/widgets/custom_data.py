@@ -1,28 +1,26 @@
 """Chapter 15 widgets: an image-pipeline explorer and a train/val/test split inspector.
 
-Pure functions (:func:`pipeline_preview`, :func:`split_counts`) do the work and are tested without a
-browser; the ipywidgets wrappers render figures into ``widgets.Image`` / ``widgets.HTML`` (no Output
-widget).
+Pure functions (:func:`pipeline_preview`, :func:`split_counts`, and :func:`pipeline_view`,
+:func:`split_view`, :func:`freeze_depth_readout` for what the widgets show) do the work and are tested
+without a browser; the ipywidgets wrappers render figures into ``widgets.Image`` / ``widgets.HTML`` (no
+Output widget) and carry a static preview of a few settings for the HTML site.
 """
 from __future__ import annotations
 
-import io
+import html
 
 import numpy as np
 
 from book_utils.checks import check_int, check_number
+from book_utils.widgets._fallback import _frame_html, fig_png, set_png, with_fallback
 
 IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
 IMAGENET_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
 
 
-def _fig_png(fig) -> bytes:
-    import matplotlib.pyplot as plt
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=80, bbox_inches="tight")
-    plt.close(fig)
-    return buf.getvalue()
+def _with_note(fig, note: str) -> str:
+    """A fallback frame: the figure as a (palette) PNG, then the note line the live widget shows under it."""
+    return f"{_frame_html(fig)}<div>{note}</div>"
 
 
 def _check_image(image) -> np.ndarray:
@@ -70,10 +68,28 @@ def pipeline_preview(image, *, size: int = 64, flip: bool = True, crop: bool = T
             "std": t.std(axis=(0, 1)), "flipped": flipped}
 
 
+def pipeline_view(image, label=None, *, size: int = 64, flip: bool = True, crop: bool = True,
+                  normalise: bool = True, seed: int = 0):
+    """What :func:`pipeline_explorer` shows: a figure (original | preprocessed) and an HTML line with
+    the per-channel mean/std of the model input."""
+    import matplotlib.pyplot as plt
+
+    res = pipeline_preview(image, size=size, flip=flip, crop=crop, normalise=normalise, seed=seed)
+    fig, axes = plt.subplots(1, 2, figsize=(6, 3))
+    axes[0].imshow(image)
+    axes[0].set_title("原图" + (f"（{label}）" if label is not None else ""))
+    axes[1].imshow(res["display"])
+    axes[1].set_title(f"预处理后 {size}×{size}" + ("（已翻转）" if res["flipped"] else ""))
+    for ax in axes:
+        ax.axis("off")
+    mean = ", ".join(f"{v:+.3f}" for v in res["mean"])
+    std = ", ".join(f"{v:.3f}" for v in res["std"])
+    return fig, f"<b>逐通道均值</b> [{mean}]　<b>标准差</b> [{std}]　（随机种子 {seed}）"
+
+
 def pipeline_explorer(images, labels=None, *, size: int = 64):
     """Slider over ``images`` (uint8 [n, h, w, 3]), checkboxes for flip/crop/normalise, a resample button."""
     import ipywidgets as W
-    import matplotlib.pyplot as plt
 
     images = [_check_image(im) for im in images]
     if not images:
@@ -87,21 +103,13 @@ def pipeline_explorer(images, labels=None, *, size: int = 64):
     stats = W.HTML()
     state = {"seed": 0}
 
+    def view(index, flip, crop, normalise, seed=0):
+        label = labels[index] if labels is not None else None
+        return pipeline_view(images[index], label, size=size, flip=flip, crop=crop, normalise=normalise, seed=seed)
+
     def redraw(*_):
-        img = images[index.value]
-        res = pipeline_preview(img, size=size, flip=flip.value, crop=crop.value, normalise=norm.value,
-                               seed=state["seed"])
-        fig, axes = plt.subplots(1, 2, figsize=(6, 3))
-        axes[0].imshow(img)
-        axes[0].set_title("原图" + (f"（{labels[index.value]}）" if labels is not None else ""))
-        axes[1].imshow(res["display"])
-        axes[1].set_title(f"预处理后 {size}×{size}" + ("（已翻转）" if res["flipped"] else ""))
-        for ax in axes:
-            ax.axis("off")
-        picture.value = _fig_png(fig)
-        mean = ", ".join(f"{v:+.3f}" for v in res["mean"])
-        std = ", ".join(f"{v:.3f}" for v in res["std"])
-        stats.value = f"<b>逐通道均值</b> [{mean}]　<b>标准差</b> [{std}]　（随机种子 {state['seed']}）"
+        fig, stats.value = view(index.value, flip.value, crop.value, norm.value, state["seed"])
+        set_png(picture, fig_png(fig))
 
     def resample(_):
         state["seed"] += 1
@@ -111,7 +119,11 @@ def pipeline_explorer(images, labels=None, *, size: int = 64):
         w.observe(redraw, names="value")
     button.on_click(resample)
     redraw()
-    return W.VBox([index, W.HBox([flip, crop, norm, button]), picture, stats])
+    box = W.VBox([index, W.HBox([flip, crop, norm, button]), picture, stats])
+    on = [("开", True), ("关", False)]
+    return with_fallback(box, lambda **v: _with_note(*view(**v)), {
+        "index": ("图像序号", list(range(min(len(images), 6)))), "flip": ("随机翻转", on),
+        "crop": ("随机裁剪", on), "normalise": ("标准化", on)})
 
 
 # ----------------------------------------------------------------------------- split inspector
@@ -142,38 +154,50 @@ def split_counts(labels, *, train: float = 0.6, val: float = 0.2, num_classes: i
     return {"counts": counts, "sizes": tuple(len(p) for p in parts), "warnings": warn}
 
 
-def split_inspector(labels, class_names, *, min_val: int = 20):
-    """Two sliders (train, val fraction) and a stacked bar of per-class counts per split."""
-    import ipywidgets as W
+def split_view(labels, class_names, *, train: float = 0.6, val: float = 0.2, min_val: int = 20):
+    """What :func:`split_inspector` shows: a stacked bar of per-class counts per split and an HTML line
+    with the split sizes and the classes with fewer than ``min_val`` validation images (``val`` is
+    capped at ``1 − train``)."""
     import matplotlib.pyplot as plt
 
     names = list(class_names)
+    res = split_counts(labels, train=train, val=min(val, 1.0 - train), num_classes=len(names), min_val=min_val)
+    fig, ax = plt.subplots(figsize=(6, 3))
+    bottom = np.zeros(len(names))
+    for row, label in zip(res["counts"], ("训练集", "验证集", "测试集")):
+        ax.bar(names, row, bottom=bottom, label=label)
+        bottom += row
+    ax.set_ylabel("图片数")
+    ax.set_title("各类别在三个子集中的数量")
+    ax.legend(fontsize=8)
+    sizes = "／".join(str(s) for s in res["sizes"])
+    warn = html.escape("、".join(names[k] for k in res["warnings"]))
+    warning = f"　<span style='color:#c00'>⚠ 验证图片少于 {min_val} 张的类别：{warn}</span>" if warn else ""
+    return fig, f"训练／验证／测试 = {sizes}{warning}"
+
+
+def split_inspector(labels, class_names, *, min_val: int = 20):
+    """Two sliders (train, val fraction) and a stacked bar of per-class counts per split."""
+    import ipywidgets as W
+
     train = W.FloatSlider(value=0.6, min=0.1, max=0.9, step=0.05, description="训练比例")
     val = W.FloatSlider(value=0.2, min=0.0, max=0.5, step=0.05, description="验证比例")
     picture = W.Image(format="png")
     note = W.HTML()
 
+    def view(train, val):
+        return split_view(labels, class_names, train=train, val=val, min_val=min_val)
+
     def redraw(*_):
-        v = min(val.value, 1.0 - train.value)
-        res = split_counts(labels, train=train.value, val=v, num_classes=len(names), min_val=min_val)
-        fig, ax = plt.subplots(figsize=(6, 3))
-        bottom = np.zeros(len(names))
-        for row, label in zip(res["counts"], ("训练集", "验证集", "测试集")):
-            ax.bar(names, row, bottom=bottom, label=label)
-            bottom += row
-        ax.set_ylabel("图片数")
-        ax.set_title("各类别在三个子集中的数量")
-        ax.legend(fontsize=8)
-        picture.value = _fig_png(fig)
-        sizes = "／".join(str(s) for s in res["sizes"])
-        warn = "、".join(names[k] for k in res["warnings"])
-        warning = f"　<span style='color:#c00'>⚠ 验证图片少于 {min_val} 张的类别：{warn}</span>" if warn else ""
-        note.value = f"训练／验证／测试 = {sizes}{warning}"
+        fig, note.value = view(train.value, val.value)
+        set_png(picture, fig_png(fig))
 
     train.observe(redraw, names="value")
     val.observe(redraw, names="value")
     redraw()
-    return W.VBox([W.HBox([train, val]), picture, note])
+    box = W.VBox([W.HBox([train, val]), picture, note])
+    return with_fallback(box, lambda **v: _with_note(*view(**v)), {
+        "train": ("训练比例", [0.4, 0.5, 0.6, 0.7, 0.8], 0.6), "val": ("验证比例", [0.1, 0.2, 0.3], 0.2)})
 
 
 # ----------------------------------------------------------------------------- freeze depth
@@ -187,6 +211,15 @@ def freeze_depth_table(backbone) -> list[dict]:
     rows = [dict(k=k, **transfer.unfreeze_last_blocks(backbone, k)) for k in range(5)]
     transfer.unfreeze_last_blocks(backbone, 0)
     return rows
+
+
+def freeze_depth_readout(summary: dict) -> str:
+    """HTML bar and numbers of trainable vs non-trainable parameters (a ``trainable_summary`` dict)."""
+    total = summary["trainable"] + summary["non_trainable"]
+    bar = int(round(40 * summary["trainable"] / total))
+    return (f"<code>{'█' * bar}{'░' * (40 - bar)}</code><br>"
+            f"可训练 {summary['trainable']:,}（{summary['trainable'] / total:.1%}）　"
+            f"不可训练 {summary['non_trainable']:,}")
 
 
 def freeze_depth_explorer(backbone):
@@ -204,12 +237,10 @@ def freeze_depth_explorer(backbone):
     readout = W.HTML()
 
     def redraw(*_):
-        s = transfer.unfreeze_last_blocks(backbone, slider.value)
-        total = s["trainable"] + s["non_trainable"]
-        bar = int(round(40 * s["trainable"] / total))
-        readout.value = (f"<code>{'█' * bar}{'░' * (40 - bar)}</code><br>"
-                         f"可训练 {s['trainable']:,}（{s['trainable'] / total:.1%}）　不可训练 {s['non_trainable']:,}")
+        readout.value = freeze_depth_readout(transfer.unfreeze_last_blocks(backbone, slider.value))
 
     slider.observe(redraw, names="value")
+    rows = freeze_depth_table(backbone)  # leaves the backbone fully frozen, as the slider's first value
     redraw()
-    return W.VBox([slider, readout])
+    return with_fallback(W.VBox([slider, readout]), lambda k: freeze_depth_readout(rows[k]),
+                         {"k": ("冻结深度", list(slider.options))})

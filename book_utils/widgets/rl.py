@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from book_utils.widgets._fallback import with_fallback
+
 
 def draw_cartpole(state, ax=None, *, x_limit: float = 2.4, pole_length: float = 1.0):
     """Draw cart and pole for a CartPole state (x, ẋ, θ, θ̇) with matplotlib patches."""
@@ -37,7 +39,8 @@ def episode_frame(episode: dict, t: int) -> dict:
             "probs": np.asarray(episode["probs"][t])}
 
 
-def draw_frame(episode: dict, t: int):
+def frame_figure(episode: dict, t: int):
+    """Figure of step ``t``: the cart-pole and the π(a|s) bars (the chosen action in blue)."""
     import matplotlib.pyplot as plt
 
     f = episode_frame(episode, t)
@@ -48,9 +51,17 @@ def draw_frame(episode: dict, t: int):
                                              "tab:blue" if f["action"] == 1 else "0.7"])
     a2.set_ylim(0, 1)
     a2.set_title("动作概率")
-    plt.tight_layout()
+    fig.tight_layout()
+    return fig
+
+
+def draw_frame(episode: dict, t: int):
+    """Show :func:`frame_figure` of step ``t``; return its :func:`episode_frame`."""
+    import matplotlib.pyplot as plt
+
+    frame_figure(episode, t)
     plt.show()
-    return f
+    return episode_frame(episode, t)
 
 
 def episode_player(episode: dict):
@@ -62,7 +73,9 @@ def episode_player(episode: dict):
     play = W.Play(value=0, min=0, max=n - 1, step=5, interval=200)
     W.jslink((play, "value"), (slider, "value"))
     out = W.interactive_output(lambda t: draw_frame(episode, t), {"t": slider})
-    return W.VBox([W.HBox([play, slider]), out])
+    steps = sorted({int(t) for t in np.linspace(0, n - 1, min(n, 24)).round()})  # the preview: ≤ 24 steps
+    return with_fallback(W.VBox([W.HBox([play, slider]), out]), lambda t: frame_figure(episode, t),
+                         {"t": ("步", steps, 0)})
 
 
 # --------------------------------------------------------------------------- PPO clip
@@ -101,13 +114,15 @@ def ppo_clip_explorer():
     eps = W.FloatSlider(value=0.2, min=0.05, max=0.5, step=0.05, description="ε", continuous_update=False)
     sign = W.ToggleButtons(options=[("A>0", 1.0), ("A<0", -1.0)], description="优势")
 
-    def update(eps, sign):
+    def draw(eps, sign):
         fig, ax = plt.subplots(figsize=(5, 3))
         ax.set_ylim(-2.2, 2.2)
         draw_ppo_clip(eps, sign, ax)
-        plt.show()
+        return fig
 
-    return W.VBox([W.HBox([eps, sign]), W.interactive_output(update, {"eps": eps, "sign": sign})])
+    out = W.interactive_output(lambda **v: (draw(**v), plt.show()), {"eps": eps, "sign": sign})
+    return with_fallback(W.VBox([W.HBox([eps, sign]), out]), draw,
+                         {"eps": ("ε", [0.05, 0.1, 0.2, 0.3, 0.4, 0.5], 0.2), "sign": ("优势", sign.options)})
 
 
 # --------------------------------------------------------------------------- maze
@@ -231,11 +246,13 @@ def maze_explorer():
     it = W.IntSlider(value=10, min=0, max=30, description="迭代次数", continuous_update=False)
     nz = W.FloatSlider(value=0.0, min=0.0, max=0.4, step=0.05, description="滑动噪声", continuous_update=False)
 
-    def update(gamma, iterations, noise):
-        res = value_iteration(gamma, noise=noise, iterations=iterations)
+    def draw(gamma, iterations, noise):
         fig, ax = plt.subplots(figsize=(5, 3.6))
-        draw_maze(res, ax=ax, title=f"γ={gamma:.2f}，{iterations} 次迭代")
-        plt.show()
+        draw_maze(value_iteration(gamma, noise=noise, iterations=iterations), ax=ax,
+                  title=f"γ={gamma:.2f}，{iterations} 次迭代")
+        return fig
 
-    return W.VBox([W.HBox([g, it, nz]),
-                   W.interactive_output(update, {"gamma": g, "iterations": it, "noise": nz})])
+    out = W.interactive_output(lambda **v: (draw(**v), plt.show()), {"gamma": g, "iterations": it, "noise": nz})
+    return with_fallback(W.VBox([W.HBox([g, it, nz]), out]), draw, {
+        "gamma": ("γ", [0.5, 0.7, 0.9, 0.99], 0.9), "iterations": ("迭代次数", [0, 1, 2, 3, 4, 5, 6, 10, 30], 10),
+        "noise": ("滑动噪声", [0.0, 0.1, 0.2, 0.4], 0.0)})
