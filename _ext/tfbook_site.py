@@ -706,12 +706,25 @@ def _output_post_transform():
     return BookOutputs
 
 
+def drop_unused_widget_scripts(app, pagename, templatename, context, doctree):
+    """No widget bundle or saved widget state on a page whose widgets all show their static fallback.
+
+    Runs before myst-nb's own handler (priority 500), which adds the page's registered scripts.
+    """
+    if "application/vnd.jupyter.widget-view+json" in context.get("body", ""):
+        return
+    js_files = getattr(app.env, "nb_metadata", {}).get(pagename, {}).get("js_files", {})
+    for key in [k for k in js_files if k.startswith("ipywidgets_")]:
+        del js_files[key]
+
+
 def setup(app):
     app.add_role("textbook", textbook_role)
     app.add_directive("results-table", ResultsTable)
     app.add_directive("glossary-table", GlossaryTable)
     app.add_search_language(_search_language())
     app.connect("config-inited", _config_inited)
+    app.connect("html-page-context", drop_unused_widget_scripts, priority=400)
     app.add_transform(_read_transform())
     app.add_post_transform(_output_post_transform())
     return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "0.1"}

@@ -86,12 +86,27 @@ class TestNotebook:
     def test_ignored_output_is_asserted(self, path):
         cells = code_cells(load(path))
         for i, cell in enumerate(cells):
-            if "nbval-ignore-output" in tags(cell):
+            if "nbval-ignore-output" in tags(cell) and "widget" not in tags(cell):  # widgets: see below
                 own = "".join(cell["source"])
                 nxt = "".join(cells[i + 1]["source"]) if i + 1 < len(cells) else ""
                 assert re.search(r"^\s*assert\b", nxt, re.M) or re.search(r"^\s*assert\b", own, re.M), (
                     f"{path.name}: cell tagged nbval-ignore-output has no assertion in it or right after it:\n"
                     f"{own[:200]}")
+
+    def test_widget_cells_carry_a_working_fallback(self, path):
+        """A cell that shows a widget is tagged ``widget`` and its stored output holds the live view and
+        the static fallback, i.e. the pure function behind the widget rendered at least two frames."""
+        for cell in code_cells(load(path)):
+            views = [o for o in cell.get("outputs", [])
+                     if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+            if not views and "widget" not in tags(cell):
+                continue
+            where = f"{path.name}: {''.join(cell['source'])[:80]!r}"
+            assert "widget" in tags(cell), f"{where} shows a widget but lacks the `widget` tag"
+            assert len(views) == 1, f"{where}: a `widget` cell must show exactly one widget"
+            page = "".join(views[0]["data"].get("text/html", ""))
+            assert 'class="tfbook-fallback"' in page and page.count("data-key=") >= 2, (
+                f"{where}: no static fallback with frames (build the widget with widgets._fallback.with_fallback)")
 
     def test_size_reasonable(self, path):
         assert path.stat().st_size < MAX_BYTES, f"{path.name} is {path.stat().st_size} bytes; shrink figures"

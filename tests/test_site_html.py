@@ -122,9 +122,20 @@ def test_pages_load_no_cdn_script_and_widget_code_only_where_needed(page):
     embeds = [s for s in scripts if "widgets/embed.js" in s]
     has_widgets = "application/vnd.jupyter.widget-view+json" in text
     assert len(embeds) == (1 if has_widgets else 0), f"{page}: widget bundle included {len(embeds)}x"
+    if not has_widgets:
+        assert "application/vnd.jupyter.widget-state+json" not in text, f"{page}: saved widget state nothing uses"
     assert len([s for s in scripts if "tex-svg" in s]) <= 1, f"{page} loads MathJax twice"
     for tag in re.findall(r"<script[^>]*widgets/[^>]*>", text):
         assert "defer" in tag, f"{page}: widget script would block the first paint: {tag}"
+
+
+@pytest.mark.parametrize("page", [p for p in PAGES if p.startswith("chapters/")])
+def test_widget_fallbacks_stay_within_the_page_weight_budget(page):
+    text = (HTML / f"{page}.html").read_text(encoding="utf-8")
+    blocks = re.findall(r'<div class="tfbook-fallback"[\s\S]*?<!-- /tfbook-fallback -->', text)
+    assert sum(len(b) for b in blocks) <= 1_500_000, f"{page}: widget fallbacks add more than 1.5 MB"
+    for b in blocks:
+        assert b.count("data-key=") >= 2 and "<script>" in b, f"{page}: a fallback without frames to switch"
 
 
 def test_widget_bundle_is_served_with_its_licence():
