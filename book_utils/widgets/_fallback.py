@@ -61,7 +61,8 @@ def _small_png(data: bytes) -> bytes:
     return buf.getvalue()
 
 
-def _frame_html(result) -> str:
+def frame_html(result) -> str:
+    """One frame: a figure or PNG bytes as a palette PNG at natural width, or an HTML string as is."""
     if hasattr(result, "savefig"):
         result = fig_png(result)
     if isinstance(result, bytes):
@@ -132,7 +133,7 @@ def fallback_html(render, controls: dict, *, max_frames: int = MAX_FRAMES) -> st
     hint = HINT + (STAR_HINT if mode == "star" else "")
     frames = []
     for key in keys:
-        body = _frame_html(render(**{n: specs[n][1][j][1] for n, j in zip(names, key)}))
+        body = frame_html(render(**{n: specs[n][1][j][1] for n, j in zip(names, key)}))
         hidden = "" if key == default else " hidden"
         frames.append(f'<div data-key="{",".join(map(str, key))}"{hidden}>{body}</div>')
     return (f'<div class="tfbook-fallback" data-mode="{mode}"><p class="tfbook-fallback-hint">{hint}</p>'
