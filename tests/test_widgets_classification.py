@@ -7,6 +7,8 @@ from book_utils.plotting import use_book_style  # noqa: E402
 
 use_book_style()  # CJK font, so drawing tests do not warn about missing glyphs
 
+import re  # noqa: E402
+
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
@@ -77,10 +79,33 @@ def test_draw_functions_run():
     plt.close("all")
 
 
-def test_widgets_build():
-    pytest.importorskip("ipywidgets")
-    assert len(cls.mnist_browser(IMAGES, LABELS, SCORES).children) == 2
-    assert len(cls.capacity_slider().children) == 2
+def _check_fallback(box, frames, mode, labels):
+    import matplotlib.pyplot as plt
+
+    page = box.fallback_html
+    assert len(box.children) == 2
+    assert page.count("data-key=") == frames and f'data-mode="{mode}"' in page
+    assert re.findall(r"<label>(.*?) <(?:input|select)", page) == labels
+    assert len(page) < 400_000
+    plt.close("all")
+    return page
+
+
+def test_preview_indices():
+    assert cls.preview_indices(0, LABELS, SCORES, consecutive=2) == [("#0", 0), ("#1", 1), ("#3（预测错误）", 3)]
+    assert cls.preview_indices(3, LABELS) == [("#3", 3), ("#4", 4)]
+
+
+def test_mnist_browser_and_its_fallback():
+    digits = np.zeros_like(IMAGES)  # MNIST-like: a stroke on a black background (few annotated pixels)
+    digits[:, 8:20, 11:17] = IMAGES[:, 8:20, 11:17]
+    box = cls.mnist_browser(digits, LABELS, SCORES, index=1)
+    page = _check_fallback(box, 4 * 2, "grid", ["测试样本", "显示像素矩阵"])
+    assert '<option value="0" selected>#1</option>' in page and "#3（预测错误）" not in page  # #3 is shown anyway
+
+
+def test_capacity_slider_and_its_fallback():
+    _check_fallback(cls.capacity_slider(), 1 + 6 + 3, "star", ["多项式次数", "噪声 std"])
 
 
 def test_mnist_datasets_pipeline():

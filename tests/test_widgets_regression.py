@@ -7,6 +7,8 @@ from book_utils.plotting import use_book_style  # noqa: E402
 
 use_book_style()  # CJK font, so drawing tests do not warn about missing glyphs
 
+import re  # noqa: E402
+
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
@@ -87,10 +89,30 @@ def test_draw_functions_run():
     plt.close("all")
 
 
-def test_widgets_build():
-    pytest.importorskip("ipywidgets")
-    for ui in (reg.fit_by_hand(), reg.gradient_descent_lab(), reg.descent_1d_widget()):
-        assert len(ui.children) == 2
+def _check_fallback(box, frames, labels):
+    import matplotlib.pyplot as plt
+
+    page = box.fallback_html
+    assert len(box.children) == 2
+    assert page.count("data-key=") == frames and 'data-mode="star"' in page
+    assert re.findall(r"<label>(.*?) <(?:input|select)", page) == labels
+    assert len(page) < 400_000
+    plt.close("all")
+    return page
+
+
+def test_fit_by_hand_and_its_fallback():
+    page = _check_fallback(reg.fit_by_hand(), 1 + 6 + 4 + 1, ["w", "b", "显示最优直线"])
+    assert '<option value="1">是</option>' in page
+
+
+def test_gradient_descent_lab_and_its_fallback():
+    page = _check_fallback(reg.gradient_descent_lab(), 1 + 5 + 2 + 2, ["学习率", "迭代次数", "噪声 std"])
+    assert "&quot;0.0251&quot;, &quot;0.0398&quot;" in page  # converges with a zig-zag / diverges
+
+
+def test_descent_1d_widget_and_its_fallback():
+    _check_fallback(reg.descent_1d_widget(), 1 + 6 + 5 + 3, ["起点 x₀", "学习率", "步数"])
 
 
 @pytest.mark.parametrize("call, error", [

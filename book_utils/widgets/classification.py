@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from book_utils.checks import check_int, check_number
+from book_utils.widgets._fallback import with_fallback
 
 # --------------------------------------------------------------------------- MNIST browser
 
@@ -83,6 +84,17 @@ def draw_digit(index: int, images, labels, scores=None, *, show_matrix: bool = F
     return state
 
 
+def preview_indices(index: int, labels, scores=None, *, consecutive: int = 4, wrong: int = 3) -> list[tuple[str, int]]:
+    """Samples for the browser's static preview: ``consecutive`` samples from ``index`` on, then the first
+    ``wrong`` misclassified ones (when ``scores`` are given); ``(text, index)`` pairs."""
+    labels = np.asarray(labels).reshape(-1)
+    picks = [(f"#{i}", i) for i in range(index, min(index + consecutive, len(labels)))]
+    if scores is not None:
+        missed = np.flatnonzero(np.argmax(np.asarray(scores), axis=1) != labels)
+        picks += [(f"#{i}（预测错误）", int(i)) for i in missed[missed >= index + consecutive][:wrong]]
+    return picks
+
+
 def mnist_browser(images, labels, scores=None, *, index: int = 0):
     """Slider over the test images and a pixel-matrix checkbox; shows the network's 10 outputs."""
     import ipywidgets as W
@@ -92,14 +104,16 @@ def mnist_browser(images, labels, scores=None, *, index: int = 0):
     slider = W.IntSlider(value=index, min=0, max=len(images) - 1, description="测试样本", continuous_update=False)
     matrix = W.Checkbox(value=False, description="显示像素矩阵")
 
-    def update(index, show_matrix):
+    def draw(index, show_matrix):
         fig, axes = plt.subplots(1, 2, figsize=(9, 3.8), gridspec_kw={"width_ratios": [1, 1.3]})
         draw_digit(index, images, labels, scores, show_matrix=show_matrix, axes=axes)
         fig.tight_layout()
-        plt.show()
+        return fig
 
-    out = W.interactive_output(update, {"index": slider, "show_matrix": matrix})
-    return W.VBox([W.HBox([slider, matrix]), out])
+    out = W.interactive_output(lambda **v: (draw(**v), plt.show()), {"index": slider, "show_matrix": matrix})
+    box = W.VBox([W.HBox([slider, matrix]), out])
+    return with_fallback(box, draw, {"index": ("测试样本", preview_indices(index, labels, scores)),
+                                     "show_matrix": ("显示像素矩阵", [("否", False), ("是", True)])})
 
 
 # --------------------------------------------------------------------------- capacity
@@ -171,10 +185,12 @@ def capacity_slider(seed: int = 0):
     degree = W.IntSlider(value=3, min=0, max=14, description="多项式次数", continuous_update=False)
     noise = W.FloatSlider(value=0.25, min=0.0, max=1.0, step=0.05, description="噪声 std", continuous_update=False)
 
-    def update(degree, noise):
+    def draw(degree, noise):
         fig, ax = plt.subplots(figsize=(6.4, 3.8))
         draw_capacity(degree, noise, seed=seed, ax=ax)
-        plt.show()
+        return fig
 
-    out = W.interactive_output(update, {"degree": degree, "noise": noise})
-    return W.VBox([W.HBox([degree, noise]), out])
+    out = W.interactive_output(lambda **v: (draw(**v), plt.show()), {"degree": degree, "noise": noise})
+    box = W.VBox([W.HBox([degree, noise]), out])
+    return with_fallback(box, draw, {"degree": ("多项式次数", [0, 1, 2, 3, 5, 9, 14], 3),
+                                     "noise": ("噪声 std", [0.0, 0.25, 0.5, 1.0], 0.25)})

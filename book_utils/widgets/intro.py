@@ -4,6 +4,9 @@ from __future__ import annotations
 import numpy as np
 
 from .. import device
+from ._fallback import with_fallback
+
+SHAPES = {"vector": "向量 [1,n]@[n,1]", "square": "方阵 [n,n]@[n,n]"}
 
 
 def quadratic_gradient(a: float, b: float, c: float, w: float) -> dict:
@@ -47,13 +50,16 @@ def autograd_explorer():
                for k, v in dict(a=1.0, b=2.0, c=3.0, w=4.0).items()}
     sliders["w"].min, sliders["w"].max = -6, 6
 
-    def update(a, b, c, w):
+    def draw(a, b, c, w):
         fig, ax = plt.subplots(figsize=(6, 3.6))
         draw_quadratic(a, b, c, w, ax)
-        plt.show()
+        return fig
 
-    out = W.interactive_output(update, sliders)
-    return W.VBox([W.HBox(list(sliders.values())[:2]), W.HBox(list(sliders.values())[2:]), out])
+    out = W.interactive_output(lambda **v: (draw(**v), plt.show()), sliders)
+    box = W.VBox([W.HBox(list(sliders.values())[:2]), W.HBox(list(sliders.values())[2:]), out])
+    return with_fallback(box, draw, {
+        "a": ("a", [-2.0, -1.0, 0.0, 1.0, 2.0], 1.0), "b": ("b", [-4.0, -2.0, 0.0, 2.0, 4.0], 2.0),
+        "c": ("c", [-3.0, 0.0, 3.0], 3.0), "w": ("w", [-6.0, -4.0, -2.0, -1.0, 0.0, 1.0, 2.0, 4.0, 6.0], 4.0)})
 
 
 def timing_sweep(shape: str = "vector", log2_range=(0, 12), devices=("CPU",), number: int = 10) -> dict:
@@ -68,6 +74,13 @@ def timing_sweep(shape: str = "vector", log2_range=(0, 12), devices=("CPU",), nu
             raise ValueError(f"devices may contain 'CPU' and 'GPU', got {dev!r}")
         result[dev] = [1000 * device.time_matmul(n, f"/{dev}:0", shape=shape, number=number) for n in sizes]
     return result
+
+
+def timing_window(result: dict, log2_range) -> dict:
+    """The part of a :func:`timing_sweep` result with 2^low ≤ n ≤ 2^high (no new measurement)."""
+    lo, hi = log2_range
+    keep = [i for i, n in enumerate(result["n"]) if 2**lo <= n <= 2**hi]
+    return {k: [v[i] for i in keep] for k, v in result.items()}
 
 
 def plot_timing(result: dict, ax=None, title: str = "矩阵相乘耗时对比"):
@@ -92,8 +105,7 @@ def timing_playground(initial_range=(0, 10)):
     import matplotlib.pyplot as plt
 
     gpu = device.has_gpu()
-    shape = W.Dropdown(options=[("向量 [1,n]@[n,1]", "vector"), ("方阵 [n,n]@[n,n]", "square")],
-                       value="vector", description="形状")
+    shape = W.Dropdown(options=[(t, k) for k, t in SHAPES.items()], value="vector", description="形状")
     rng = W.IntRangeSlider(value=initial_range, min=0, max=24, description="log₂ n", continuous_update=False)
     use_cpu = W.Checkbox(value=True, description="CPU", disabled=True)
     use_gpu = W.Checkbox(value=gpu, description="GPU", disabled=not gpu)
@@ -101,16 +113,26 @@ def timing_playground(initial_range=(0, 10)):
     run = W.Button(description="运行计时", button_style="primary")
     out = W.Output()
 
+    def draw(result, log2_range):
+        fig, ax = plt.subplots(figsize=(6, 3.6))
+        plot_timing(timing_window(result, log2_range), ax)
+        return fig
+
     def on_run(_=None):
         hi = rng.value[1] if shape.value == "vector" else min(rng.value[1], 12)
+        lo, hi = rng.value[0], max(hi, rng.value[0])
         devices = ["CPU"] + (["GPU"] if use_gpu.value else [])
-        result = timing_sweep(shape.value, (rng.value[0], max(hi, rng.value[0])), devices)
+        result = timing_sweep(shape.value, (lo, hi), devices)
         out.clear_output(wait=True)
         with out:
-            fig, ax = plt.subplots(figsize=(6, 3.6))
-            plot_timing(result, ax)
+            draw(result, (lo, hi))
             plt.show()
+        return result, (lo, hi)
 
     run.on_click(on_run)
-    on_run()
-    return W.VBox([W.HBox([shape, rng]), W.HBox([use_cpu, use_gpu, run]), note, out])
+    measured, (lo, hi) = on_run()
+    box = W.VBox([W.HBox([shape, rng]), W.HBox([use_cpu, use_gpu, run]), note, out])
+    # the preview redraws the one sweep measured above over narrower displayed ranges; it never re-times
+    ranges = [(lo, int(k)) for k in sorted(set(np.linspace(min(lo + 2, hi), hi, 9).round().astype(int)))]
+    return with_fallback(box, lambda log2_range, **_: draw(measured, log2_range), {
+        "shape": ("形状", [(SHAPES[shape.value], shape.value)]), "log2_range": ("log₂ n", ranges, (lo, hi))})

@@ -9,10 +9,16 @@ from __future__ import annotations
 import numpy as np
 
 from book_utils.checks import check_number as _check_number
+from book_utils.widgets._fallback import with_fallback
 
 TRUE_W = 1.477
 TRUE_B = 0.089
 LOSS_CAP = 1e4  # plotted losses are clipped here so a diverging run stays visible
+
+
+def _log_options(*exponents):
+    """Preview options 10**e (points of a FloatLogSlider), labelled with 3 significant digits."""
+    return [(f"{10**e:.3g}", 10**e) for e in exponents]
 
 
 def _check_points(points):
@@ -123,13 +129,16 @@ def fit_by_hand(points=None):
     b = W.FloatSlider(value=1.0, min=-2.0, max=2.0, step=0.01, description="b", continuous_update=False)
     opt = W.Checkbox(value=False, description="显示最优直线")
 
-    def update(w, b, show_optimum):
+    def draw(w, b, show_optimum):
         fig, ax = plt.subplots(figsize=(6, 3.8))
         draw_fit_by_hand(w, b, points, show_optimum=show_optimum, ax=ax)
-        plt.show()
+        return fig
 
-    out = W.interactive_output(update, {"w": w, "b": b, "show_optimum": opt})
-    return W.VBox([W.HBox([w, b, opt]), out])
+    out = W.interactive_output(lambda **v: (draw(**v), plt.show()), {"w": w, "b": b, "show_optimum": opt})
+    box = W.VBox([W.HBox([w, b, opt]), out])
+    return with_fallback(box, draw, {"w": ("w", [0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0], 1.0),
+                                     "b": ("b", [-2.0, -1.0, 0.0, 1.0, 2.0], 1.0),
+                                     "show_optimum": ("显示最优直线", [("否", False), ("是", True)])})
 
 
 def draw_gradient_descent_lab(lr: float, iterations: int, noise: float = 0.1, *, seed: int = 0, axes=None):
@@ -181,14 +190,17 @@ def gradient_descent_lab(seed: int = 0):
     its = W.IntSlider(value=1000, min=10, max=2000, step=10, description="迭代次数", continuous_update=False)
     noise = W.FloatSlider(value=0.1, min=0.0, max=2.0, step=0.05, description="噪声 std", continuous_update=False)
 
-    def update(lr, iterations, noise):
+    def draw(lr, iterations, noise):
         fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
         draw_gradient_descent_lab(lr, iterations, noise, seed=seed, axes=axes)
         fig.tight_layout()
-        plt.show()
+        return fig
 
-    out = W.interactive_output(update, {"lr": lr, "iterations": its, "noise": noise})
-    return W.VBox([W.HBox([lr, its, noise]), out])
+    out = W.interactive_output(lambda **v: (draw(**v), plt.show()), {"lr": lr, "iterations": its, "noise": noise})
+    box = W.VBox([W.HBox([lr, its, noise]), out])
+    lrs = _log_options(-4, -3, -2, -1.6, -1.4, -1)  # too slow, slow, good, zig-zag, diverging (x ~ U(-10, 10))
+    return with_fallback(box, draw, {"lr": ("学习率", lrs, 0.01), "iterations": ("迭代次数", [10, 100, 1000], 1000),
+                                     "noise": ("噪声 std", [0.1, 1.0, 2.0], 0.1)})
 
 
 def f_xsinx(x):
@@ -237,10 +249,13 @@ def descent_1d_widget():
                           readout_format=".3f", continuous_update=False)
     steps = W.IntSlider(value=30, min=1, max=100, description="步数", continuous_update=False)
 
-    def update(x0, lr, steps):
+    def draw(x0, lr, steps):
         fig, ax = plt.subplots(figsize=(6, 3.6))
         draw_descent_1d(x0, lr, steps, ax)
-        plt.show()
+        return fig
 
-    out = W.interactive_output(update, {"x0": x0, "lr": lr, "steps": steps})
-    return W.VBox([W.HBox([x0, lr, steps]), out])
+    out = W.interactive_output(lambda **v: (draw(**v), plt.show()), {"x0": x0, "lr": lr, "steps": steps})
+    box = W.VBox([W.HBox([x0, lr, steps]), out])
+    return with_fallback(box, draw, {"x0": ("起点 x₀", [-8.0, -5.0, -2.0, 0.0, 2.0, 5.0, 8.0], 2.0),
+                                     "lr": ("学习率", _log_options(-3, -2.5, -2, -1.5, -1, -0.5), 0.01),
+                                     "steps": ("步数", [1, 10, 30, 100], 30)})

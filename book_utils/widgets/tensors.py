@@ -1,7 +1,8 @@
-"""Tensor widgets for chapters 4–5: a broadcasting explorer and a slicing explorer.
+"""Tensor widgets for chapter 4: precision lab, slicing explorer, reshape visualiser, broadcasting explorer.
 
 Each demo is a pure function returning HTML (testable without a browser) plus a thin ipywidgets
-wrapper. The HTML is placed in an ``HTML`` widget so the rendered book shows the stored state.
+wrapper. The HTML is placed in an ``HTML`` widget; the static preview of the book shows the same
+HTML for a few preset inputs (the free-text boxes become dropdowns of presets).
 """
 from __future__ import annotations
 
@@ -11,14 +12,28 @@ import math
 import numpy as np
 
 from .. import tensors as T
+from ._fallback import with_fallback
 
 _COLORS = {"equal": "#cfe8cf", "stretch": "#ffd9a8", "insert": "#c9ddf2", "conflict": "#f4b6b6", "none": "#ffffff"}
 
 
+# static-preview presets of the free-text boxes (the chapter's initial values come first)
+BROADCAST_PRESETS = (("2,32,32,3", "32,2", "4,1", "3"), ("32,1", "3", "1,3", "2,32,32,4"))
+SLICING_PRESETS = (("1:3, ::2", "0", "0:1", ":, -1", "::-2", "..., 0"), ("4,6", "4,32,32,3"))
+PRECISION_PRESETS = ("123456789", "3.141592653589793", "0.1", "300", "16777217")
+PERM_PRESETS = (("不转置", ""), ("交换最后两维", "swap"), ("倒转全部维度", "reverse"))
+
+
 def _td(text, color, bold=False):
+    """A table cell on a light ``color``; the text colour is explicit so it stays dark in a dark theme."""
     weight = "bold" if bold else "normal"
     return (f'<td style="border:1px solid #888;padding:2px 8px;text-align:center;background:{color};'
-            f'font-weight:{weight}">{html.escape(str(text))}</td>')
+            f'color:#111;font-weight:{weight}">{html.escape(str(text))}</td>')
+
+
+def _with_initial(initial: str, presets) -> list[str]:
+    """Preset texts of a free-text box, with the widget's initial text first when it is not a preset."""
+    return list(presets) if initial in presets else [initial, *presets]
 
 
 def broadcast_update(a_text: str, b_text: str) -> dict:
@@ -67,8 +82,11 @@ def broadcast_update(a_text: str, b_text: str) -> dict:
     return {"shape": shape, "error": error, "html": table + verdict + legend}
 
 
-def _two_text_boxes(update, first, second):
-    """Two ``(value, description)`` text boxes whose values feed ``update(a, b)["html"]`` into an HTML pane."""
+def _two_text_boxes(update, first, second, presets):
+    """Two ``(value, description)`` text boxes whose values feed ``update(a, b)["html"]`` into an HTML pane.
+
+    The static preview shows every combination of the two boxes' ``presets``.
+    """
     import ipywidgets as W
 
     boxes = [W.Text(value=value, description=desc) for value, desc in (first, second)]
@@ -79,12 +97,15 @@ def _two_text_boxes(update, first, second):
 
     for box in boxes:
         box.observe(refresh, names="value")
-    return W.VBox([W.HBox(boxes), out])
+    options = [_with_initial(value, p) for (value, _), p in zip((first, second), presets)]
+    return with_fallback(W.VBox([W.HBox(boxes), out]), lambda a, b: update(a, b)["html"],
+                         {"a": (first[1], options[0], first[0]), "b": (second[1], options[1], second[0])},
+                         max_frames=len(options[0]) * len(options[1]))
 
 
 def broadcast_explorer(a: str = "2,32,32,3", b: str = "32,1"):
     """Two shape text boxes → aligned shapes and the broadcast result (or the conflicting axis)."""
-    return _two_text_boxes(broadcast_update, (a, "shape a"), (b, "shape b"))
+    return _two_text_boxes(broadcast_update, (a, "shape a"), (b, "shape b"), BROADCAST_PRESETS)
 
 
 def slicing_update(expr: str, shape_text: str = "4,6") -> dict:
@@ -125,7 +146,7 @@ def slicing_update(expr: str, shape_text: str = "4,6") -> dict:
 
 def slicing_explorer(expr: str = "1:3, ::2", shape: str = "4,6"):
     """A text box for the index expression and one for the tensor shape; highlights the selection."""
-    return _two_text_boxes(slicing_update, (expr, "x[ … ]"), (shape, "x.shape"))
+    return _two_text_boxes(slicing_update, (expr, "x[ … ]"), (shape, "x.shape"), SLICING_PRESETS)
 
 
 _DTYPES = ("int8", "int16", "int32", "float16", "float32", "float64")
@@ -176,7 +197,10 @@ def precision_lab(value: str = "123456789", dtype: str = "int16"):
 
     tv.observe(refresh, names="value")
     dd.observe(refresh, names="value")
-    return W.VBox([W.HBox([tv, dd]), out])
+    values = _with_initial(value, PRECISION_PRESETS)
+    return with_fallback(W.VBox([W.HBox([tv, dd]), out]), lambda v, d: precision_update(v, d)["html"],
+                         {"v": ("数值", values, value), "d": ("dtype", _DTYPES, dtype)},
+                         max_frames=len(values) * len(_DTYPES))
 
 
 def reshape_update(shape_text: str = "2,3,4", perm_text: str = "") -> dict:
@@ -200,10 +224,46 @@ def reshape_update(shape_text: str = "2,3,4", perm_text: str = "") -> dict:
         return {"shape": None, "memory": None, "error": msg,
                 "html": f'<div style="color:#b00000">错误：{html.escape(msg)}</div>'}
     memory = np.ascontiguousarray(x).ravel().tolist()
-    page = (f"<div>逻辑形状 <b>{list(x.shape)}</b></div><pre>{html.escape(np.array2string(x, separator=', '))}</pre>"
+    op = f"x = tf.reshape(tf.range(24), {list(shape)})"
+    if str(perm_text).strip():
+        op += f"，再 tf.transpose(x, perm={list(perm)})"
+    page = (f"<div>{op}：逻辑形状 <b>{list(x.shape)}</b></div>"
+            f"<pre>{html.escape(np.array2string(x, separator=', '))}</pre>"
             f"<div>reshape 后的存储顺序：{list(range(24))}</div>"
             f"<div>按新逻辑布局重新存储（transpose 会这样做）：<b>{memory}</b></div>")
     return {"shape": tuple(x.shape), "memory": memory, "error": None, "html": page}
+
+
+def preset_perm(kind: str, ndim: int) -> str:
+    """The perm text of a named transpose (``"swap"`` the last two axes, ``"reverse"`` all) for a rank-``ndim``
+    tensor; any other text (``""`` = no transpose, or a literal perm) is returned unchanged."""
+    axes = list(range(ndim))
+    if kind == "swap":
+        axes[-2:] = axes[-2:][::-1]
+    elif kind == "reverse":
+        axes.reverse()
+    else:
+        return kind
+    return ",".join(map(str, axes))
+
+
+def _rank(shape_text: str) -> int:
+    try:
+        return len(T._parse_shape(shape_text))
+    except (ValueError, TypeError):
+        return 0
+
+
+def _perm_kind(perm_text: str, ndim: int) -> str:
+    """The preset name of ``perm_text`` for a rank-``ndim`` tensor, or the text itself if it is no preset."""
+    try:
+        perm = T._parse_shape(perm_text, "perm")
+    except (ValueError, TypeError):
+        return perm_text
+    for _, kind in PERM_PRESETS:
+        if perm == T._parse_shape(preset_perm(kind, ndim)):
+            return kind
+    return perm_text
 
 
 def reshape_visualiser(shape: str = "2,3,4", perm: str = "0,2,1"):
@@ -220,4 +280,8 @@ def reshape_visualiser(shape: str = "2,3,4", perm: str = "0,2,1"):
 
     dd.observe(refresh, names="value")
     tp.observe(refresh, names="value")
-    return W.VBox([W.HBox([dd, tp]), out])
+    kind = _perm_kind(perm, _rank(shape))
+    perms = list(PERM_PRESETS) + ([] if kind in dict(PERM_PRESETS).values() else [(perm, perm)])
+    return with_fallback(W.VBox([W.HBox([dd, tp]), out]),
+                         lambda shape, perm: reshape_update(shape, preset_perm(perm, _rank(shape)))["html"],
+                         {"shape": ("shape", dd.options, shape), "perm": ("perm", perms, kind)})
