@@ -107,7 +107,7 @@ def fallback_html(render, controls: dict, *, max_frames: int = MAX_FRAMES) -> st
     """HTML with a select/range input per control and one precomputed frame per key.
 
     ``controls`` maps a keyword of ``render`` to ``(label, options[, default])``; an option is a value
-    or a ``(text, value)`` pair. Controls with ≤ 4 options become a select, others a range slider.
+    or a ``(text, value)`` pair. Numeric controls with more than 4 options become a range slider, others a select.
     """
     specs = {name: _options(spec) for name, spec in controls.items()}
     names = list(specs)
@@ -121,7 +121,7 @@ def fallback_html(render, controls: dict, *, max_frames: int = MAX_FRAMES) -> st
             inputs.append(f'<span>{html.escape(label)} = {html.escape(pairs[0][0])}'
                           f'<input type="hidden" value="0" {common}></span>')
             continue
-        if len(pairs) <= 4:
+        if len(pairs) <= 4 or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for _, v in pairs):
             opts = "".join(f'<option value="{j}"{" selected" if j == d else ""}>{html.escape(t)}</option>'
                            for j, (t, _) in enumerate(pairs))
             field = f"<select {common}>{opts}</select>"
