@@ -312,7 +312,8 @@ def test_widgets_render_offline_and_paint_fast(server, browser, page_name):
         n_views = page.locator('script[type="application/vnd.jupyter.widget-view+json"]').count()
         if n_views:  # a widget without a fallback: the saved state renders, with a note on running it live
             page.wait_for_function(f"document.querySelectorAll('.widget-subarea').length >= {n_views}", timeout=20000)
-            heights = page.eval_on_selector_all(".widget-subarea", "els => els.map(e => e.getBoundingClientRect().height)")
+            heights = page.eval_on_selector_all(".widget-subarea",
+                                                "els => els.map(e => e.getBoundingClientRect().height)")
             assert len(heights) == n_views and min(heights) > 0, f"empty widget areas: {heights}"
             assert page.locator(".tfbook-widget-note").count() == n_views, "a live-only widget without its note"
         fallbacks = page.locator(".tfbook-fallback")

@@ -12,7 +12,7 @@ import html
 import numpy as np
 
 from book_utils.checks import check_int, check_number
-from book_utils.widgets._fallback import frame_html, fig_png, set_png, with_fallback
+from book_utils.widgets._fallback import fig_png, frame_html, set_png, with_fallback
 
 IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
 IMAGENET_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
