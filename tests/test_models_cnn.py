@@ -111,3 +111,37 @@ def test_matmul_peak_dtypes():
     assert cnn.matmul_peak_gflops(n=128, repeats=2, dtype="bfloat16") > 0
     with pytest.raises(ValueError, match="dtype"):
         cnn.matmul_peak_gflops(dtype="float16")
+
+
+@pytest.mark.parametrize("i,k,s,p", [(3, 3, 2, 1), (4, 4, 2, 1), (7, 3, 2, 0), (7, 3, 2, 3), (5, 3, 1, 0)])
+def test_transposed_grid_is_what_conv2d_transpose_slides_over(i, k, s, p):
+    """A k×k window sliding with stride 1 over the grid (input pixels in place, zeros elsewhere, kernel
+    flipped) gives exactly tf.nn.conv2d_transpose's o×o output."""
+    o = wcnn.conv_output_size(i, k, s, p, transposed=True)["output"]
+    kinds = wcnn.transposed_grid(i, k, s, p)
+    assert kinds.shape == (o + k - 1,) * 2
+    assert ((kinds == wcnn.ZERO).any() == (s > 1)) and ((kinds == wcnn.PAD).any() == (p < k - 1))
+    rng = np.random.default_rng(0)
+    x, w = rng.normal(size=(i, i)).astype("float32"), rng.normal(size=(k, k)).astype("float32")
+    ref = tf.nn.conv2d_transpose(x[None, :, :, None], w[:, :, None, None], output_shape=[1, o, o, 1], strides=s,
+                                 padding=[[0, 0], [p, p], [p, p], [0, 0]])[0, :, :, 0].numpy()
+    rows = np.unique(np.nonzero(kinds == wcnn.INPUT)[0])
+    crop = (i - len(rows)) // 2  # p > k−1 crops the outermost input pixels
+    grid = np.zeros(kinds.shape, "float32")
+    grid[np.ix_(rows, rows)] = x[crop:crop + len(rows), crop:crop + len(rows)]
+    out = [[np.sum(grid[r:r + k, c:c + k] * w[::-1, ::-1]) for c in range(o)] for r in range(o)]
+    np.testing.assert_allclose(out, ref, atol=1e-5)
+
+
+def test_conv_and_transposed_window_pictures():
+    import matplotlib.pyplot as plt
+
+    assert (wcnn.conv_grid(7, 3, 2, 1) == wcnn.INPUT).sum() == 49
+    fig, (a, b) = plt.subplots(1, 2)
+    assert wcnn.draw_conv_window(a, 7, 3, 2, 1, 1, step=5) == (1, 1)
+    assert wcnn.draw_transposed_window(b, 3, 3, 2, 1, 2, step=9) == (1, 2)  # d=2: k'=5, o=(3−1)·2+5−2=7
+    assert len(b.patches) == 9 and "输出 7×7" in b.get_title()
+    np.testing.assert_array_equal(b.images[0].get_array(), wcnn.transposed_grid(3, 3, 2, 1, 2))
+    plt.close(fig)
+    with pytest.raises(ValueError, match="empty output"):
+        wcnn.transposed_grid(1, 1, 1, 1)

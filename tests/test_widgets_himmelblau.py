@@ -37,8 +37,14 @@ def test_descend_bad_input(kwargs):
         H.descend(**kwargs)
 
 
-def test_lab_builds():
+def test_lab_builds_with_a_fallback():
     pytest.importorskip("ipywidgets")
     import matplotlib
     matplotlib.use("Agg")
-    assert H.himmelblau_lab().children
+    box = H.himmelblau_lab()
+    assert box.children
+    page = box.fallback_html
+    # one control at a time: 4 start points, 3 learning rates, momentum off/on, steps fixed at 200
+    assert page.count("data-key=") == 1 + 3 + 2 + 1 and 'data-mode="star"' in page
+    assert all(label in page for label in ("起点 (x₀, y₀)", "(-2, 2)", "学习率", "0.05", "步数 = 200", "动量 SGD"))
+    assert len(page) < 400_000

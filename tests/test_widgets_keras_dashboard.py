@@ -105,11 +105,22 @@ def test_freeze_report_counts():
     assert kd.freeze_report(model, backbone, backbone_trainable=True)["trainable"] == conv + bn_gb + head
 
 
-def test_widgets_build():
+def test_freeze_counter_fallback_leaves_the_model_as_shown():
     model, backbone = _backbone_model()
-    assert kd.freeze_counter(model, backbone) is not None
-    fake = {("adam", 1e-3): {"loss": [1.0, 0.5], "accuracy": [0.5, 0.7], "val_loss": [1.0, 0.6],
-                             "val_accuracy": [0.5, 0.6]}}
-    assert kd.lr_explorer(fake) is not None
+    box = kd.freeze_counter(model, backbone)
+    page = box.fallback_html
+    assert page.count("data-key=") == 4 and "主干可训练" in page and "仅冻结 BatchNorm" in page
+    assert "可训练参数 <b>10</b>" in page and "此项不起作用" in page and len(page) < 400_000
+    # the frames toggled the flags; the model ends as the live widget's initial view (backbone trainable)
+    assert backbone.trainable and kd.freeze_report(model, backbone, backbone_trainable=True)["trainable"] == 130
+    assert "可训练参数 <b>130</b>" in box.children[1].value
+
+
+def test_lr_explorer_fallback():
+    run = {"loss": [1.0, 0.5], "accuracy": [0.5, 0.7], "val_loss": [1.0, 0.6], "val_accuracy": [0.5, 0.6]}
+    fake = {(opt, lr): run for opt in ("adam", "sgd") for lr in (1e-3, 1e-2, 1e-1)}
+    page = kd.lr_explorer(fake).fallback_html
+    assert page.count("data-key=") == 2 * 3 and len(page) < 400_000
+    assert all(label in page for label in ("优化器", "SGD", "学习率", "0.01", "损失取对数坐标 = 是"))
     with pytest.raises(ValueError, match="empty"):
         kd.lr_explorer({})

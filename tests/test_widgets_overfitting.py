@@ -39,3 +39,30 @@ def test_make_plot_and_dashboard_validation():
     assert ax.get_title() == "t"
     with pytest.raises(ValueError):
         ov.regularisation_dashboard({}, X, y)
+
+
+def test_poly_capacity_lab_fallback():
+    import matplotlib
+    matplotlib.use("Agg")
+    page = ov.poly_capacity_lab(degree=4, noise=0.3, n=40).fallback_html
+    # one slider at a time around (4, 0.3, 40): degree 0 1 3 4 5 9 15 25, noise 0…1.5, n 10…200
+    assert page.count("data-key=") == 1 + 7 + 4 + 4 and 'data-mode="star"' in page
+    assert all(label in page for label in ("阶数", "噪声 std", "样本数")) and len(page) < 400_000
+
+
+def test_regularisation_dashboard_fallback():
+    import matplotlib
+    matplotlib.use("Agg")
+    X = np.random.default_rng(0).normal(size=(40, 2))
+    y = (X[:, 0] > 0).astype(int)
+    XX, YY = ov.boundary_grid(X, step=0.1)
+    rec = {"XX": XX, "YY": YY, "preds": 1 / (1 + np.exp(-XX)), "train_acc": 0.9, "test_acc": 0.8}
+    results = {"网络层数": {n: rec for n in range(5)},
+               "正则化系数": {lam: {**rec, "weights": np.zeros((256, 256))} for lam in (1e-5, 1e-3, 0.1, 0.13)}}
+    box = ov.regularisation_dashboard(results, X, y)
+    page = box.fallback_html
+    # one control over (experiment, setting): each experiment's first, middle and last setting
+    assert page.count("data-key=") == 3 + 3 and len(page) < 400_000
+    labels = ("实验与设置", "网络层数: 0", "网络层数: 2", "正则化系数: 0.001", "正则化系数: 0.13")
+    assert all(label in page for label in labels)
+    assert "网络层数: 1" not in page

@@ -5,6 +5,8 @@ import io
 
 import numpy as np
 
+from book_utils.widgets._fallback import set_png, with_fallback
+
 
 def decode_latent(decode, z_dim: int, values, *, image_shape=(28, 28)) -> np.ndarray:
     """Decode a latent vector whose first ``len(values)`` entries are ``values`` (the rest 0) → pixels [0, 1].
@@ -42,11 +44,16 @@ def latent_explorer(decode, z_dim: int, *, n_sliders: int = 4, image_shape=(28, 
     n = min(n_sliders, z_dim)
     sliders = [W.FloatSlider(value=0.0, min=-3, max=3, step=0.1, description=f"z[{i}]", continuous_update=True)
                for i in range(n)]
-    image = W.Image(format="png", value=_png(decode_latent(decode, z_dim, [0.0] * n, image_shape=image_shape)))
+    image = W.Image(format="png")
+
+    def draw(**values):
+        return _png(decode_latent(decode, z_dim, [values[f"z{i}"] for i in range(n)], image_shape=image_shape))
 
     def update(_=None):
-        image.value = _png(decode_latent(decode, z_dim, [s.value for s in sliders], image_shape=image_shape))
+        set_png(image, draw(**{f"z{i}": s.value for i, s in enumerate(sliders)}))
 
     for s in sliders:
         s.observe(update, names="value")
-    return W.HBox([W.VBox(sliders), image])
+    update()
+    box = W.HBox([W.VBox(sliders), image])
+    return with_fallback(box, draw, {f"z{i}": (f"z[{i}]", [-3.0, -1.5, 0.0, 1.5, 3.0], 0.0) for i in range(n)})

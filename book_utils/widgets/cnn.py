@@ -4,21 +4,12 @@ Each widget is a pure function (testable without a browser) plus a thin ipywidge
 """
 from __future__ import annotations
 
-import io
+import html
 
 import numpy as np
 
 from book_utils.checks import check_int as _check_int
-
-
-def _fig_png(fig) -> bytes:
-    """Render a figure to PNG bytes for a ``widgets.Image`` (no Output-widget capture needed)."""
-    import matplotlib.pyplot as plt
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=80, bbox_inches="tight")
-    plt.close(fig)
-    return buf.getvalue()
+from book_utils.widgets._fallback import fig_png, frame_html, set_png, with_fallback
 
 KERNEL_PRESETS = {
     "identity": [[0, 0, 0], [0, 1, 0], [0, 0, 0]],
@@ -57,10 +48,23 @@ def apply_kernel(image, kernel, *, normalise: bool = False) -> np.ndarray:
     return out[..., 0] if squeeze else out
 
 
+def draw_kernel_result(image, kernel, *, normalise: bool = False):
+    """Figure: the photo and its convolution with ``kernel`` side by side."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(7, 3.4))
+    axes[0].imshow(image)
+    axes[0].set_title("原图")
+    axes[1].imshow(apply_kernel(image, kernel, normalise=normalise))
+    axes[1].set_title("卷积结果")
+    for ax in axes:
+        ax.axis("off")
+    return fig
+
+
 def kernel_editor(image, preset: str = "sharpen"):
     """A 3×3 grid of FloatText, a preset dropdown and a normalise checkbox; the photo updates live."""
     import ipywidgets as W
-    import matplotlib.pyplot as plt
 
     if preset not in KERNEL_PRESETS:
         raise ValueError(f"unknown preset {preset!r}; choose one of {sorted(KERNEL_PRESETS)}")
@@ -72,14 +76,7 @@ def kernel_editor(image, preset: str = "sharpen"):
 
     def redraw(*_):
         k = np.array([c.value for c in cells]).reshape(3, 3)
-        fig, axes = plt.subplots(1, 2, figsize=(7, 3.4))
-        axes[0].imshow(image)
-        axes[0].set_title("原图")
-        axes[1].imshow(apply_kernel(image, k, normalise=norm.value))
-        axes[1].set_title("卷积结果")
-        for ax in axes:
-            ax.axis("off")
-        out.value = _fig_png(fig)
+        set_png(out, fig_png(draw_kernel_result(image, k, normalise=norm.value)))
 
     def on_preset(change):
         for c, v in zip(cells, np.ravel(KERNEL_PRESETS[change["new"]])):
@@ -90,7 +87,10 @@ def kernel_editor(image, preset: str = "sharpen"):
         w.observe(redraw, names="value")
     redraw()
     grid = W.GridBox(cells, layout=W.Layout(grid_template_columns="repeat(3, 75px)"))
-    return W.HBox([W.VBox([dropdown, grid, norm]), out])
+    box = W.HBox([W.VBox([dropdown, grid, norm]), out])
+    # every preset sums to 1 or 0, so "normalise" changes none of them: the preview varies the preset only
+    return with_fallback(box, lambda preset: draw_kernel_result(image, KERNEL_PRESETS[preset]),
+                         {"preset": ("预设卷积核", list(KERNEL_PRESETS), preset)})
 
 
 # ----------------------------------------------------------------------------- conv arithmetic
@@ -119,37 +119,99 @@ def conv_output_size(i: int, k: int, s: int = 1, p: int = 0, d: int = 1, *, tran
     return {"output": o, "formula": formula}
 
 
-def draw_conv_window(ax, i: int, k: int, s: int, p: int, d: int, step: int):
-    """Draw the padded input grid and highlight the receptive window of output position ``step``."""
-    import matplotlib.patches as patches
+#: Cell colours of the window pictures: padding, input pixel, zero inserted by a transposed convolution.
+GRID_COLOURS = ("#eeeeee", "#cfe2f3", "#ffffff")
+PAD, INPUT, ZERO = 0, 1, 2
 
-    info = conv_output_size(i, k, s, p, d)
-    o = info["output"]
-    step = int(step) % (o * o)
-    r, c = divmod(step, o)
-    n = i + 2 * p
+
+def conv_grid(i: int, k: int, s: int = 1, p: int = 0, d: int = 1) -> np.ndarray:
+    """Cell kinds (``PAD``/``INPUT``) of the zero-padded input a convolution slides over, (i+2p)×(i+2p)."""
+    conv_output_size(i, k, s, p, d)
+    inside = (np.arange(i + 2 * p) >= p) & (np.arange(i + 2 * p) < p + i)
+    return np.where(inside[:, None] & inside[None, :], INPUT, PAD)
+
+
+def transposed_grid(i: int, k: int, s: int = 1, p: int = 0, d: int = 1) -> np.ndarray:
+    """Cell kinds of the grid a transposed convolution is a stride-1 convolution over.
+
+    The i×i input is spread out with s−1 zeros (``ZERO``) between its pixels and padded with
+    q = k'−1−p cells (``PAD``) on each side (cropped by −q when q < 0); a k'×k' window sliding with
+    stride 1 then gives the o×o output of ``conv_output_size(..., transposed=True)``.
+    """
+    o = conv_output_size(i, k, s, p, d, transposed=True)["output"]
+    k_eff = d * (k - 1) + 1
+    q = k_eff - 1 - p
+    u = np.arange(o + k_eff - 1) - q  # position in the spread-out input, (i−1)s+1 long
+    inside = (u >= 0) & (u <= (i - 1) * s)
+    pixel = inside & (u % s == 0)
+    kinds = np.where(pixel[:, None] & pixel[None, :], INPUT, ZERO)
+    return np.where(inside[:, None] & inside[None, :], kinds, PAD)
+
+
+def _draw_grid(ax, kinds: np.ndarray, window, title: str):
+    """Cells coloured by kind (row 0 on top, cell (y, x) at [x, x+1]×[n−1−y, n−y]) and the window."""
+    import matplotlib.patches as patches
+    from matplotlib.colors import ListedColormap
+
+    n = kinds.shape[0]
     ax.clear()
-    for y in range(n):
-        for x in range(n):
-            pad = not (p <= y < p + i and p <= x < p + i)
-            ax.add_patch(patches.Rectangle((x, n - 1 - y), 1, 1, fill=True,
-                                           facecolor="#eeeeee" if pad else "#cfe2f3", edgecolor="gray"))
-    for a in range(k):
-        for b in range(k):
-            y, x = r * s + a * d, c * s + b * d
-            ax.add_patch(patches.Rectangle((x, n - 1 - y), 1, 1, facecolor="#f4a261", edgecolor="k", alpha=0.9))
+    ax.imshow(kinds, cmap=ListedColormap(GRID_COLOURS), vmin=-0.5, vmax=len(GRID_COLOURS) - 0.5,
+              extent=(0, n, 0, n), interpolation="nearest")
+    lw = min(0.8, 24 / n)  # thinner lines on the large grids of a transposed convolution
+    ax.hlines(range(n + 1), 0, n, colors="gray", lw=lw)
+    ax.vlines(range(n + 1), 0, n, colors="gray", lw=lw)
+    for y, x in window:
+        ax.add_patch(patches.Rectangle((x, n - 1 - y), 1, 1, facecolor=(0.96, 0.64, 0.38, 0.45),
+                                       edgecolor="#c2410c", lw=1.5))
     ax.set_xlim(0, n)
     ax.set_ylim(0, n)
     ax.set_aspect("equal")
     ax.axis("off")
-    ax.set_title(f"卷积运算示意：输出位置 ({r}, {c})，输出 {o}×{o}")
+    ax.set_title(title, fontsize=10)
+
+
+def draw_conv_window(ax, i: int, k: int, s: int, p: int, d: int, step: int):
+    """Draw the padded input grid and highlight the receptive window of output position ``step``."""
+    o = conv_output_size(i, k, s, p, d)["output"]
+    r, c = divmod(int(step) % (o * o), o)
+    window = [(r * s + a * d, c * s + b * d) for a in range(k) for b in range(k)]
+    _draw_grid(ax, conv_grid(i, k, s, p, d), window, f"卷积运算示意：输出位置 ({r}, {c})，输出 {o}×{o}")
     return r, c
+
+
+def draw_transposed_window(ax, i: int, k: int, s: int, p: int, d: int, step: int):
+    """Draw what a transposed convolution slides over (:func:`transposed_grid`) and the window of ``step``.
+
+    The window is the dilated k×k kernel moving with stride 1; its (r, c)-th position gives output
+    pixel (r, c) of the o×o output. Returns ``(r, c)``.
+    """
+    o = conv_output_size(i, k, s, p, d, transposed=True)["output"]
+    q = d * (k - 1) - p
+    r, c = divmod(int(step) % (o * o), o)
+    window = [(r + a * d, c + b * d) for a in range(k) for b in range(k)]
+    legend = ["蓝：输入"] + ([f"白：插入的 {s - 1} 个 0"] if s > 1 else [])
+    legend.append(f"灰：填充 k'−1−p = {q}" if q >= 0 else f"裁掉 p−(k'−1) = {-q} 圈")
+    _draw_grid(ax, transposed_grid(i, k, s, p, d), window,
+               f"转置卷积示意：输出位置 ({r}, {c})，输出 {o}×{o}\n" + "  ".join(legend))
+    return r, c
+
+
+def draw_conv_figure(i: int, k: int, s: int, p: int, d: int, *, transposed: bool = False, step: int = 0):
+    """A 3.6×3.6 figure with :func:`draw_conv_window` or :func:`draw_transposed_window`."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(3.6, 3.6))
+    (draw_transposed_window if transposed else draw_conv_window)(ax, i, k, s, p, d, step)
+    return fig
+
+
+#: Settings (i, k, s, p, d) of the calculator's static preview.
+CONV_PRESETS = ((7, 3, 2, 1, 1), (5, 3, 1, 0, 1), (7, 3, 1, 0, 2), (4, 4, 2, 1, 1))
 
 
 def conv_calculator():
     """Sliders for i, k, s, p, d and a conv/transposed toggle; formula, size and a sliding window."""
     import ipywidgets as W
-    import matplotlib.pyplot as plt
 
     sl = {name: W.IntSlider(value=v, min=lo, max=hi, description=name)
           for name, v, lo, hi in (("输入 i", 7, 1, 16), ("核 k", 3, 1, 7), ("步长 s", 2, 1, 4),
@@ -161,21 +223,29 @@ def conv_calculator():
 
     def redraw(*_):
         i, k, s, p, d = (w.value for w in sl.values())
+        transposed = mode.value == "转置卷积"
         try:
-            info = conv_output_size(i, k, s, p, d, transposed=mode.value == "转置卷积")
-            text.value = f"<code>{info['formula']}</code>"
+            info = conv_output_size(i, k, s, p, d, transposed=transposed)
         except ValueError as err:
             text.value = f"<b>{err}</b>"
             return
-        if mode.value == "卷积":
-            fig, ax = plt.subplots(figsize=(3.6, 3.6))
-            draw_conv_window(ax, i, k, s, p, d, play.value)
-            out.value = _fig_png(fig)
+        text.value = f"<code>{info['formula']}</code>"
+        set_png(out, fig_png(draw_conv_figure(i, k, s, p, d, transposed=transposed, step=play.value)))
 
     for w in (*sl.values(), mode, play):
         w.observe(redraw, names="value")
     redraw()
-    return W.VBox([W.HBox([W.VBox(list(sl.values())), W.VBox([mode, play, text])]), out])
+    box = W.VBox([W.HBox([W.VBox(list(sl.values())), W.VBox([mode, play, text])]), out])
+
+    def frame(setting, transposed, step):  # the formula line, then the picture, as in the live widget
+        formula = conv_output_size(*setting, transposed=transposed)["formula"]
+        fig = draw_conv_figure(*setting, transposed=transposed, step=step)
+        return f"<p><code>{html.escape(formula)}</code></p>{frame_html(fig)}"
+
+    settings = [("i={}, k={}, s={}, p={}, d={}".format(*v), v) for v in CONV_PRESETS]
+    return with_fallback(box, frame, {"setting": ("设置", settings),
+                                      "transposed": ("模式", [("卷积", False), ("转置卷积", True)]),
+                                      "step": ("输出位置编号", [0, 1, 2])})
 
 
 # ----------------------------------------------------------------------------- feature maps
@@ -197,10 +267,29 @@ def feature_maps(model, image, layer_index: int) -> np.ndarray:
     return h
 
 
+def draw_feature_maps(model, image, layer_index: int):
+    """Figure: the input image and every channel of ``feature_maps(model, image, layer_index)``."""
+    import matplotlib.pyplot as plt
+
+    maps = feature_maps(model, image, layer_index)
+    c = maps.shape[-1]
+    cols = min(8, c)
+    rows = int(np.ceil(c / cols))
+    fig, axes = plt.subplots(rows, cols + 1, figsize=(1.3 * (cols + 1), 1.4 * rows), squeeze=False)
+    for ax in axes.ravel():
+        ax.axis("off")
+    axes[0, 0].imshow(np.squeeze(image), cmap="gray")
+    axes[0, 0].set_title("输入")
+    for j in range(c):
+        ax = axes[j // cols, j % cols + 1]
+        ax.imshow(maps[..., j], cmap="viridis")
+        ax.set_title(f"通道 {j}", fontsize=8)
+    return fig
+
+
 def feature_map_browser(model, images, layer_indices=None):
     """Index slider over ``images`` and a layer dropdown; shows that layer's maps of the trained model."""
     import ipywidgets as W
-    import matplotlib.pyplot as plt
 
     if layer_indices is None:
         layer_indices = [i for i, layer in enumerate(model.layers) if len(layer.output.shape) == 4]
@@ -209,26 +298,18 @@ def feature_map_browser(model, images, layer_indices=None):
     layer = W.Dropdown(options=options, value=options[0][1], description="层")
     out = W.Image(format="png")
 
+    def draw(index, layer_index):
+        return draw_feature_maps(model, images[index], layer_index)
+
     def redraw(*_):
-        maps = feature_maps(model, images[idx.value], layer.value)
-        c = maps.shape[-1]
-        cols = min(8, c)
-        rows = int(np.ceil(c / cols))
-        fig, axes = plt.subplots(rows, cols + 1, figsize=(1.3 * (cols + 1), 1.4 * rows), squeeze=False)
-        for ax in axes.ravel():
-            ax.axis("off")
-        axes[0, 0].imshow(np.squeeze(images[idx.value]), cmap="gray")
-        axes[0, 0].set_title("输入")
-        for j in range(c):
-            ax = axes[j // cols, j % cols + 1]
-            ax.imshow(maps[..., j], cmap="viridis")
-            ax.set_title(f"通道 {j}", fontsize=8)
-        out.value = _fig_png(fig)
+        set_png(out, fig_png(draw(idx.value, layer.value)))
 
     idx.observe(redraw, names="value")
     layer.observe(redraw, names="value")
     redraw()
-    return W.VBox([W.HBox([idx, layer]), out])
+    box = W.VBox([W.HBox([idx, layer]), out])
+    return with_fallback(box, draw, {"index": ("样本", list(range(min(3, len(images))))),
+                                     "layer_index": ("层", options)})
 
 
 # ----------------------------------------------------------------------------- BN train/test toggle
@@ -256,10 +337,27 @@ def bn_demo(batch_size: int = 32, momentum: float = 0.99, training: bool = True,
     return {"before": np.asarray(x)[:, 0], "after": after, "running_mean": running, "true_mean": true_mean}
 
 
+def draw_bn_demo(batch_size: int = 32, momentum: float = 0.9, training: bool = True):
+    """Figure: histograms before/after BN and the running-mean curve of :func:`bn_demo`."""
+    import matplotlib.pyplot as plt
+
+    d = bn_demo(batch_size, momentum, training)
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3))
+    axes[0].hist(d["before"], bins=20, alpha=0.6, label="BN 前")
+    axes[0].hist(d["after"], bins=20, alpha=0.6, label="BN 后")
+    axes[0].legend()
+    axes[0].set_title("激活直方图")
+    axes[1].plot(d["running_mean"], label="滑动均值")
+    axes[1].axhline(d["true_mean"], ls="--", c="gray", label="真实均值")
+    axes[1].set_xlabel("步数")
+    axes[1].legend()
+    axes[1].set_title("滑动均值收敛")
+    return fig
+
+
 def bn_explorer():
     """Batch-size and momentum sliders, a training toggle; histograms and the running-mean curve."""
     import ipywidgets as W
-    import matplotlib.pyplot as plt
 
     bs = W.IntSlider(value=32, min=2, max=256, description="batch")
     mom = W.FloatSlider(value=0.9, min=0.0, max=0.99, step=0.01, description="momentum")
@@ -267,20 +365,12 @@ def bn_explorer():
     out = W.Image(format="png")
 
     def redraw(*_):
-        d = bn_demo(bs.value, mom.value, tr.value)
-        fig, axes = plt.subplots(1, 2, figsize=(9, 3))
-        axes[0].hist(d["before"], bins=20, alpha=0.6, label="BN 前")
-        axes[0].hist(d["after"], bins=20, alpha=0.6, label="BN 后")
-        axes[0].legend()
-        axes[0].set_title("激活直方图")
-        axes[1].plot(d["running_mean"], label="滑动均值")
-        axes[1].axhline(d["true_mean"], ls="--", c="gray", label="真实均值")
-        axes[1].set_xlabel("步数")
-        axes[1].legend()
-        axes[1].set_title("滑动均值收敛")
-        out.value = _fig_png(fig)
+        set_png(out, fig_png(draw_bn_demo(bs.value, mom.value, tr.value)))
 
     for w in (bs, mom, tr):
         w.observe(redraw, names="value")
     redraw()
-    return W.VBox([W.HBox([bs, mom, tr]), out])
+    box = W.VBox([W.HBox([bs, mom, tr]), out])
+    return with_fallback(box, draw_bn_demo, {
+        "batch_size": ("batch", [4, 32], 32), "momentum": ("momentum", [0.0, 0.9, 0.99], 0.9),
+        "training": ("training", tr.options, True)})

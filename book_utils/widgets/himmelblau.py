@@ -9,6 +9,7 @@ import numbers
 import numpy as np
 
 from book_utils.checks import check_number
+from book_utils.widgets._fallback import with_fallback
 
 #: The four minima of Himmelblau's function (f = 0 at each), to three decimals.
 MINIMA = np.array([[3.0, 2.0], [-2.805118, 3.131312], [-3.779310, -3.283186], [3.584428, -1.848126]])
@@ -107,6 +108,26 @@ def contour_axes(ax=None, lim: float = 6.0, levels: int = 40):
     return ax
 
 
+def draw_descent(x0: float = 4.0, y0: float = 0.0, lr: float = 0.01, steps: int = 200, momentum: bool = False):
+    """Figure: the contour map with the :func:`descend` path from (x0, y0) and where it ended."""
+    r = descend((x0, y0), lr, steps, momentum=momentum)
+    ax = contour_axes()
+    p = np.clip(r["path"], -6, 6)
+    ax.plot(p[:, 0], p[:, 1], "w.-", ms=3, lw=1)
+    ax.plot([x0], [y0], "wo", ms=8)
+    if r["diverged"]:
+        ax.set_title("发散（diverged）：请减小学习率")
+    else:
+        m = MINIMA[r["minimum"]]
+        ax.set_title(f"终点 ({r['final'][0]:.3f}, {r['final'][1]:.3f})  f={r['f']:.2e}\n"
+                     f"最近极小值 ({m[0]:.3f}, {m[1]:.3f})")
+    return ax.figure
+
+
+#: Start points of the static preview: each one leads plain descent (lr 0.01) to a different minimum.
+PREVIEW_STARTS = ((4.0, 0.0), (1.0, 1.0), (-2.0, 2.0), (-2.0, -2.0))
+
+
 def himmelblau_lab():
     """Sliders for the start point, learning rate and steps, plus a momentum checkbox."""
     import ipywidgets as W
@@ -118,19 +139,12 @@ def himmelblau_lab():
     steps = W.IntSlider(value=200, min=10, max=500, step=10, description="步数")
     mom = W.Checkbox(value=False, description="动量 SGD(momentum=0.9)")
 
-    def update(x0, y0, lr, steps, momentum):
-        r = descend((x0, y0), lr, steps, momentum=momentum)
-        ax = contour_axes()
-        p = np.clip(r["path"], -6, 6)
-        ax.plot(p[:, 0], p[:, 1], "w.-", ms=3, lw=1)
-        ax.plot([x0], [y0], "wo", ms=8)
-        if r["diverged"]:
-            ax.set_title("发散（diverged）：请减小学习率")
-        else:
-            m = MINIMA[r["minimum"]]
-            ax.set_title(f"终点 ({r['final'][0]:.3f}, {r['final'][1]:.3f})  f={r['f']:.2e}\n"
-                         f"最近极小值 ({m[0]:.3f}, {m[1]:.3f})")
-        plt.show()
-
-    out = W.interactive_output(update, {"x0": x0, "y0": y0, "lr": lr, "steps": steps, "momentum": mom})
-    return W.VBox([W.HBox([x0, y0]), W.HBox([lr, steps]), mom, out])
+    out = W.interactive_output(lambda **v: (draw_descent(**v), plt.show()),
+                               {"x0": x0, "y0": y0, "lr": lr, "steps": steps, "momentum": mom})
+    box = W.VBox([W.HBox([x0, y0]), W.HBox([lr, steps]), mom, out])
+    # a contour frame is ~50 KB: one control at a time (7 frames); lr 0.05 diverges
+    starts = [(f"({x:g}, {y:g})", (x, y)) for x, y in PREVIEW_STARTS]
+    return with_fallback(
+        box, lambda start, lr, steps, momentum: draw_descent(*start, lr, steps, momentum),
+        {"start": ("起点 (x₀, y₀)", starts), "lr": ("学习率", [0.001, 0.01, 0.05], 0.01),
+         "steps": ("步数", [200]), "momentum": ("动量 SGD", [("关", False), ("开", True)])}, max_frames=1)

@@ -10,6 +10,8 @@ import numbers
 
 import numpy as np
 
+from book_utils.widgets._fallback import with_fallback
+
 OPTIMIZERS = {"adam": "Adam", "sgd": "SGD", "rmsprop": "RMSprop"}
 
 
@@ -131,15 +133,20 @@ def lr_explorer(histories: dict):
                            continuous_update=False)
     logy = W.Checkbox(value=True, description="损失取对数坐标")
 
-    def update(optimizer, learning_rate, log_scale):
+    def draw(optimizer, learning_rate, log_scale):
         fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
         if (optimizer, learning_rate) in histories:
             draw_history(histories, optimizer, learning_rate, logy=log_scale, axes=axes)
         fig.tight_layout()
-        plt.show()
+        return fig
 
-    out = W.interactive_output(update, {"optimizer": opt, "learning_rate": lr, "log_scale": logy})
-    return W.VBox([W.HBox([opt, lr, logy]), out])
+    out = W.interactive_output(lambda **v: (draw(**v), plt.show()),
+                               {"optimizer": opt, "learning_rate": lr, "log_scale": logy})
+    box = W.VBox([W.HBox([opt, lr, logy]), out])
+    # every cached run, on the default log scale only (~30 KB a frame)
+    return with_fallback(box, draw, {"optimizer": ("优化器", opt.options),
+                                     "learning_rate": ("学习率", lr.options, lr.value),
+                                     "log_scale": ("损失取对数坐标", [("是", True)])})
 
 
 def freeze_report(model, backbone, *, backbone_trainable: bool, freeze_batchnorm: bool = False) -> dict:
@@ -154,6 +161,13 @@ def freeze_report(model, backbone, *, backbone_trainable: bool, freeze_batchnorm
     return zoo.count_params(model)
 
 
+def _freeze_html(model, backbone, *, backbone_trainable: bool, freeze_batchnorm: bool = False) -> str:
+    """:func:`freeze_report` as the one-line HTML readout of :func:`freeze_counter`."""
+    c = freeze_report(model, backbone, backbone_trainable=backbone_trainable, freeze_batchnorm=freeze_batchnorm)
+    return (f"可训练参数 <b>{c['trainable']:,}</b> · 不可训练参数 <b>{c['non_trainable']:,}</b>"
+            f" · 总计 {c['total']:,}")
+
+
 def freeze_counter(model, backbone):
     """Two checkboxes (train the backbone / freeze BatchNorm only) and a live parameter count."""
     import ipywidgets as W
@@ -164,11 +178,18 @@ def freeze_counter(model, backbone):
 
     def refresh(_=None):
         bn.disabled = not train.value
-        c = freeze_report(model, backbone, backbone_trainable=train.value, freeze_batchnorm=bn.value)
-        readout.value = (f"可训练参数 <b>{c['trainable']:,}</b> · 不可训练参数 <b>{c['non_trainable']:,}</b>"
-                         f" · 总计 {c['total']:,}")
+        readout.value = _freeze_html(model, backbone, backbone_trainable=train.value, freeze_batchnorm=bn.value)
 
     train.observe(refresh, names="value")
     bn.observe(refresh, names="value")
-    refresh()
-    return W.VBox([W.HBox([train, bn]), readout])
+    box = W.VBox([W.HBox([train, bn]), readout])
+
+    def render(trainable, bn_only):
+        note = "（主干已冻结，此项不起作用）" if bn_only and not trainable else ""
+        text = _freeze_html(model, backbone, backbone_trainable=trainable, freeze_batchnorm=bn_only)
+        return f"<p>{text}{note}</p>"
+
+    with_fallback(box, render, {"trainable": ("主干可训练", [("是", True), ("否", False)]),
+                                "bn_only": ("仅冻结 BatchNorm", [("否", False), ("是", True)])})
+    refresh()  # the preview changed the flags: leave the model as the live widget shows it
+    return box

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from book_utils.checks import check_int as _check_int
+from book_utils.widgets._fallback import with_fallback
 
 
 def sine_data(n: int = 120, noise: float = 1.0, seed: int = 0, freq: float = 1.2):
@@ -41,8 +42,31 @@ def poly_fit(degree: int, noise: float = 1.0, n: int = 120, seed: int = 0) -> di
     }
 
 
+def draw_poly_fit(degree: int = 3, noise: float = 0.3, n: int = 40):
+    """Figure: the :func:`poly_fit` curve over its samples and train vs held-out MSE bars."""
+    import matplotlib.pyplot as plt
+
+    r = poly_fit(degree, noise, n)
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.3), gridspec_kw={"width_ratios": [3, 1]})
+    axes[0].scatter(r["x"], r["y"], s=10, c="k", label="训练样本")
+    axes[0].plot(r["grid"], r["truth"], "g--", label="真实函数")
+    axes[0].plot(r["grid"], r["curve"], "r", label=f"{degree} 阶多项式")
+    axes[0].set_ylim(r["y"].min() - 1, r["y"].max() + 1)
+    axes[0].legend(fontsize=8)
+    axes[1].bar(["训练", "测试"], [r["train_mse"], r["test_mse"]], color=["C0", "C1"])
+    axes[1].set_title("MSE")
+    return fig
+
+
+def _with_value(options, value):
+    """``options`` plus ``value`` (the widget's start value), sorted."""
+    return sorted({*options, value})
+
+
 def poly_capacity_lab(degree: int = 3, noise: float = 0.3, n: int = 40):
     """Degree / noise / sample-count sliders; redraws the fit and train vs held-out MSE bars."""
+    import html
+
     import ipywidgets as W
     import matplotlib.pyplot as plt
 
@@ -55,24 +79,26 @@ def poly_capacity_lab(degree: int = 3, noise: float = 0.3, n: int = 40):
         with out:
             out.clear_output(wait=True)
             try:
-                r = poly_fit(deg.value, nz.value, num.value)
+                draw_poly_fit(deg.value, nz.value, num.value)
             except ValueError as err:
                 print(err)
                 return
-            fig, axes = plt.subplots(1, 2, figsize=(9, 3.3), gridspec_kw={"width_ratios": [3, 1]})
-            axes[0].scatter(r["x"], r["y"], s=10, c="k", label="训练样本")
-            axes[0].plot(r["grid"], r["truth"], "g--", label="真实函数")
-            axes[0].plot(r["grid"], r["curve"], "r", label=f"{deg.value} 阶多项式")
-            axes[0].set_ylim(r["y"].min() - 1, r["y"].max() + 1)
-            axes[0].legend(fontsize=8)
-            axes[1].bar(["训练", "测试"], [r["train_mse"], r["test_mse"]], color=["C0", "C1"])
-            axes[1].set_title("MSE")
             plt.show()
+
+    def render(degree, noise, n):
+        try:
+            return draw_poly_fit(degree, noise, n)
+        except ValueError as err:
+            return f"<pre>{html.escape(str(err))}</pre>"
 
     for w in (deg, nz, num):
         w.observe(redraw, names="value")
     redraw()
-    return W.VBox([W.HBox([deg, nz, num]), out])
+    box = W.VBox([W.HBox([deg, nz, num]), out])
+    return with_fallback(box, render, {
+        "degree": ("阶数", _with_value([0, 1, 3, 5, 9, 15, 25], degree), degree),
+        "noise": ("噪声 std", _with_value([0.0, 0.3, 0.6, 1.0, 1.5], noise), noise),
+        "n": ("样本数", _with_value([10, 20, 40, 100, 200], n), n)})
 
 
 # ----------------------------------------------------------------------------- decision boundaries
@@ -132,18 +158,24 @@ def regularisation_dashboard(results: dict, X, y):
     setting = W.SelectionSlider(options=list(results[exp.value]), description="设置")
     out = W.Output()
 
-    def redraw(*_):
-        rec = results[exp.value][setting.value]
+    def draw(experiment, label):
+        rec = results[experiment][label]
         has_w = rec.get("weights") is not None
+        fig, axes = plt.subplots(1, 2 if has_w else 1, figsize=(9 if has_w else 4.5, 3.8), squeeze=False)
+        make_plot(X, y, f"{experiment}: {label}（训练 {rec['train_acc']:.3f} / 测试 {rec['test_acc']:.3f}）",
+                  rec["XX"], rec["YY"], rec["preds"], ax=axes[0, 0])
+        if has_w:
+            w = np.asarray(rec["weights"])[:64, :64]  # a readable block (the whole 256×256 is noise at this size)
+            im = axes[0, 1].imshow(w, cmap="coolwarm", vmin=-0.5, vmax=0.5, interpolation="nearest")
+            axes[0, 1].grid(False)
+            axes[0, 1].set_title(f"权值矩阵（左上角 {w.shape[0]}×{w.shape[1]}）")
+            fig.colorbar(im, ax=axes[0, 1])
+        return fig
+
+    def redraw(*_):
         with out:
             out.clear_output(wait=True)
-            fig, axes = plt.subplots(1, 2 if has_w else 1, figsize=(9 if has_w else 4.5, 3.8), squeeze=False)
-            make_plot(X, y, f"{exp.value}: {setting.value}（训练 {rec['train_acc']:.3f} / 测试 {rec['test_acc']:.3f}）",
-                      rec["XX"], rec["YY"], rec["preds"], ax=axes[0, 0])
-            if has_w:
-                im = axes[0, 1].imshow(rec["weights"], cmap="coolwarm", vmin=-0.5, vmax=0.5)
-                axes[0, 1].set_title("权值矩阵")
-                fig.colorbar(im, ax=axes[0, 1])
+            draw(exp.value, setting.value)
             plt.show()
 
     def on_exp(change):
@@ -153,4 +185,11 @@ def regularisation_dashboard(results: dict, X, y):
     exp.observe(on_exp, names="value")
     setting.observe(redraw, names="value")
     redraw()
-    return W.VBox([exp, setting, out])
+    box = W.VBox([exp, setting, out])
+    # the settings depend on the experiment: one control over (experiment, setting) pairs; a frame is
+    # ~30–45 KB, so the preview keeps each experiment's first, middle and last setting
+    runs = []
+    for e, recs in results.items():
+        labels = list(recs)
+        runs += [(f"{e}: {labels[j]}", (e, labels[j])) for j in sorted({0, (len(labels) - 1) // 2, len(labels) - 1})]
+    return with_fallback(box, lambda run: draw(*run), {"run": ("实验与设置", runs)}, max_frames=len(runs))

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from book_utils.checks import check_int
+from book_utils.widgets._fallback import with_fallback
 
 
 def matrix_power_norms(max_eigenvalue: float, steps: int, *, ratio: float = 0.5, seed: int = 0) -> dict:
@@ -53,10 +54,14 @@ def eigenvalue_lab(initial: float = 1.2, steps: int = 30):
                         continuous_update=False, style={"description_width": "initial"})
     k = W.IntSlider(value=steps, min=2, max=100, description="步数", continuous_update=False)
 
-    def update(lam, k):
+    def draw(lam, k):
         fig, ax = plt.subplots(figsize=(6, 3.4))
         plot_power_norms(matrix_power_norms(lam, k), ax)
-        plt.show()
+        return fig
 
-    out = W.interactive_output(update, {"lam": lam, "k": k})
-    return W.VBox([W.HBox([lam, k]), out])
+    out = W.interactive_output(lambda **v: (draw(**v), plt.show()), {"lam": lam, "k": k})
+    box = W.VBox([W.HBox([lam, k]), out])
+    lams = sorted({0.5, 0.8, 0.9, 1.0, 1.1, 1.2, 1.5, 2.0, float(initial)})
+    # one slider at a time (~10 frames): the full grid would take ~7 s to draw
+    return with_fallback(box, draw, {"lam": ("最大特征值 λ", lams, float(initial)),
+                                     "k": ("步数", sorted({10, 30, 100, int(steps)}), int(steps))}, max_frames=12)
