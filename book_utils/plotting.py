@@ -9,6 +9,10 @@ import numpy as np
 from .checks import check_int
 
 CJK_FONT_FILE = "NotoSansCJKsc-Regular.otf"
+#: the site's text column at a 1280 px desktop, in CSS px: a wider figure is scaled down to it
+COLUMN_PX = 688
+#: the smallest figure text a reader should meet there, in CSS px
+MIN_TEXT_PX = 9.0
 
 
 @functools.lru_cache(maxsize=1)
@@ -48,11 +52,62 @@ def use_book_style() -> None:
         }
     )
     try:
+        from IPython import get_ipython
+        from matplotlib.figure import Figure
         from matplotlib_inline.backend_inline import set_matplotlib_formats
-
-        set_matplotlib_formats("retina")  # 2x pixels, displayed at the figure's size (HiDPI screens)
     except ImportError:  # pragma: no cover
-        pass
+        return
+    set_matplotlib_formats("retina")  # 2x pixels, displayed at the figure's size (HiDPI screens)
+    shell = get_ipython()
+    if shell is not None:
+        png = shell.display_formatter.formatters["image/png"]
+        retina = png.lookup_by_type(Figure)
+        png.for_type(Figure, functools.partial(_legible_png, retina=retina))
+
+
+def legible(fig, column_px: float = COLUMN_PX, min_px: float = MIN_TEXT_PX) -> int:
+    """Enlarge every text of ``fig`` that would show below ``min_px`` CSS px once the figure is scaled
+    down to a ``column_px`` column (figures display at 100 CSS px per inch); return how many changed.
+    The layout is redone when text grew, so labels keep clear of each other."""
+    scale = min(1.0, column_px / (fig.get_figwidth() * 100))
+    floor_pt = min_px / scale * 72 / 100
+    fig.canvas.draw()  # ticks and their labels exist only once drawn
+    small = [t for t in _texts(fig) if t.get_fontsize() < floor_pt]
+    for t in small:
+        t.set_fontsize(floor_pt)
+    for ax in fig.axes:  # ticks made at the next draw take the new size too
+        for axis in (ax.xaxis, ax.yaxis):
+            labels = axis.get_ticklabels()
+            if labels and labels[0].get_fontsize() <= floor_pt:
+                axis.set_tick_params(labelsize=floor_pt)
+    if small and fig.get_layout_engine() is None:
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fig.tight_layout()
+    return len(small)
+
+
+def smallest_text_px(fig, width_px: float, column_px: float = COLUMN_PX) -> float | None:
+    """CSS px of the smallest visible text of ``fig`` shown ``width_px`` wide in a ``column_px`` column."""
+    sizes = [t.get_fontsize() for t in _texts(fig)]
+    if not sizes:
+        return None
+    return round(min(sizes) * 100 / 72 * min(1.0, column_px / width_px), 1)
+
+
+def _texts(fig):
+    from matplotlib.text import Text
+
+    return [t for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
+
+
+def _legible_png(fig, *, retina):
+    """The inline PNG of ``fig`` with legible text; its metadata records the smallest text size."""
+    legible(fig)
+    data, meta = retina(fig)
+    return data, {**meta, "min_text_px": smallest_text_px(fig, meta.get("width") or fig.get_figwidth() * 100)}
 
 
 def show_images(images, labels=None, *, ncols: int = 8, cmap: str = "gray", size: float = 1.2,

@@ -22,6 +22,21 @@ def test_cjk_font_registered():
     assert "NotoSansCJK" in path
 
 
+def test_legible_enlarges_text_that_the_column_would_shrink():
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(13.76, 3))   # shown at half size in the 688 px column
+    axes[0].set_title("小", fontsize=8)
+    axes[1].set_title("大", fontsize=30)
+    assert bu.plotting.smallest_text_px(fig, 1376) < bu.plotting.MIN_TEXT_PX
+    assert bu.plotting.legible(fig) > 0
+    assert bu.plotting.smallest_text_px(fig, 1376) >= bu.plotting.MIN_TEXT_PX - 0.05
+    assert axes[1].title.get_fontsize() == 30, "text that is large enough keeps its size"
+    narrow, _ = plt.subplots(figsize=(4, 3))
+    assert bu.plotting.legible(narrow) == 0, "10 pt defaults are legible in a figure that fits the column"
+    plt.close("all")
+
+
 def test_show_images_and_errors():
     fig = bu.show_images(np.zeros((5, 8, 8), np.uint8), labels=list("abcde"), ncols=3, title="测试")
     assert len(fig.axes) == 6

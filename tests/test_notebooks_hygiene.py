@@ -108,6 +108,18 @@ class TestNotebook:
             assert 'class="tfbook-fallback"' in page and page.count("data-key=") >= 2, (
                 f"{where}: no static fallback with frames (build the widget with widgets._fallback.with_fallback)")
 
+    def test_figure_text_is_legible_on_the_site(self, path):
+        """Every inline figure records its smallest text (CSS px in the 1280 px site's column, see
+        ``plotting.legible``); none is below the 9 px a reader can read."""
+        tiny = []
+        for cell in code_cells(load(path)):
+            for out in cell.get("outputs", []):
+                meta = out.get("metadata", {}).get("image/png", {})
+                if "image/png" in out.get("data", {}) and meta.get("min_text_px") is not None:
+                    if meta["min_text_px"] < 9:
+                        tiny.append((meta["min_text_px"], "".join(cell["source"])[:60]))
+        assert tiny == [], f"{path.name}: figure text below 9 CSS px: {tiny[:3]}"
+
     def test_size_reasonable(self, path):
         assert path.stat().st_size < MAX_BYTES, f"{path.name} is {path.stat().st_size} bytes; shrink figures"
 

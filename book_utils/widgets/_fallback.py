@@ -32,6 +32,9 @@ def fig_png(fig, dpi: int = 100) -> bytes:
     """Render a matplotlib figure to PNG bytes and close it (so the inline backend does not show it)."""
     import matplotlib.pyplot as plt
 
+    from book_utils.plotting import legible
+
+    legible(fig)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
     plt.close(fig)
