@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from book_utils.plotting import COLUMN_PX
+
 ROOT = Path(__file__).resolve().parents[1]
 HTML = ROOT / "_build" / "html"
 SHOTS = ROOT / "_build" / "screenshots"
@@ -152,6 +154,12 @@ def test_page_renders_offline(server, browser, page_name):
             assert page.locator("a[href$='.ipynb'], button[onclick*='.ipynb']").count() > 0 or \
                 ".ipynb" in page.content(), "no .ipynb download link"
         _shot(page, page_name.replace("/", "_") + "-desktop")
+        if page_name in CHAPTERS:
+            _check_listings_collapsed(page, page_name)
+            column = page.evaluate("document.querySelector('article').getBoundingClientRect().width")
+            assert column >= COLUMN_PX - 1, f"text column {column} px at {DESKTOP} px; figures assume {COLUMN_PX}"
+            bad = _figure_problems(page, page_name)
+            assert bad == [], f"figures larger than their natural size or the column, or distorted: {bad[:5]}"
         assert external == [], f"{page_name} requests outside the site: {external[:5]}"
         assert _own_errors(errors) == [], f"console errors on {page_name}: {_own_errors(errors)}"
     finally:
@@ -174,33 +182,30 @@ def test_no_sideways_scroll_on_a_phone(server, browser, page_name):
             pytest.fail(f"{page_name} is {width} px wide at {PHONE} px: {culprits}")
         if page_name in CHAPTERS or page_name in ("index", "glossary", "results"):
             _shot(page, page_name.replace("/", "_") + "-phone")
+        bad = _figure_problems(page, page_name) if page_name in CHAPTERS else []
+        assert bad == [], f"figures larger than their natural size or the column, or distorted: {bad[:5]}"
     finally:
         page.close()
 
 
-@pytest.mark.parametrize("width", [PHONE, DESKTOP])
-def test_figures_at_natural_size(server, browser, width):
-    """No figure is drawn larger than its CSS size (2x PNGs at half their pixels) or wider than the column."""
+def _figure_problems(page, name):
+    """Figures drawn larger than their natural CSS size (2x PNGs at half their pixels), wider than
+    the column, or distorted; checked on the page load of the desktop and phone tests above."""
+    imgs = page.eval_on_selector_all("article .cell_output img", """els => els.map(e => ({
+        src: e.getAttribute('src'), w: e.getBoundingClientRect().width, nat: e.naturalWidth,
+        h: e.getBoundingClientRect().height, natH: e.naturalHeight,
+        css: e.style.width ? parseFloat(e.style.width)
+             : (e.getAttribute('width') ? parseFloat(e.getAttribute('width')) : null),
+        col: e.closest('article').getBoundingClientRect().width}))""")
     bad = []
-    for name in CHAPTERS:
-        page, _, _ = _open(browser, f"{server}/{name}.html", width=width)
-        try:
-            imgs = page.eval_on_selector_all("article .cell_output img", """els => els.map(e => ({
-                src: e.getAttribute('src'), w: e.getBoundingClientRect().width, nat: e.naturalWidth,
-                h: e.getBoundingClientRect().height, natH: e.naturalHeight,
-                css: e.style.width ? parseFloat(e.style.width)
-                     : (e.getAttribute('width') ? parseFloat(e.getAttribute('width')) : null),
-                col: e.closest('article').getBoundingClientRect().width}))""")
-            for im in imgs:
-                if im["nat"] <= 0 or im["w"] == 0:
-                    continue
-                intended = im["css"] or im["nat"]
-                distorted = abs(im["h"] / im["w"] - im["natH"] / im["nat"]) > 0.02 * im["natH"] / im["nat"]
-                if im["w"] > intended + 1 or im["w"] > im["col"] + 1 or distorted:
-                    bad.append((name, im["src"][-20:], round(im["w"]), round(im["h"]), intended, round(im["col"])))
-        finally:
-            page.close()
-    assert bad == [], f"figures larger than their natural CSS size or the column, or distorted: {bad[:8]}"
+    for im in imgs:
+        if im["nat"] <= 0 or im["w"] == 0:
+            continue
+        intended = im["css"] or im["nat"]
+        distorted = abs(im["h"] / im["w"] - im["natH"] / im["nat"]) > 0.02 * im["natH"] / im["nat"]
+        if im["w"] > intended + 1 or im["w"] > im["col"] + 1 or distorted:
+            bad.append((name, im["src"][-20:], round(im["w"]), round(im["h"]), intended, round(im["col"])))
+    return bad
 
 
 # ---------------------------------------------------------------------------------------------
@@ -349,25 +354,29 @@ def _check_fallback(fallback, where):
 # library listings, buttons
 # ---------------------------------------------------------------------------------------------
 
-def test_library_listings_are_collapsed(server, browser):
-    seen = 0
-    for name in CHAPTERS:
-        page, _, _ = _open(browser, f"{server}/{name}.html")
-        try:
-            listings = page.locator(".bu-listing")
-            for i in range(listings.count()):
-                listing = listings.nth(i)
-                body = listing.locator("details.bu-listing-body")
-                assert listing.locator(".highlight").first.is_visible(), "signature not shown"
-                assert body.get_attribute("open") is None, "listing body open by default"
-                assert not body.locator(".highlight").is_visible()
-                if seen == 0:
-                    body.locator("summary").click()
-                    assert body.locator(".highlight").is_visible(), "toggle does not show the body"
-                seen += 1
-        finally:
-            page.close()
-    assert seen > 0, "no collapsed show_source listing found"
+def _check_listings_collapsed(page, name):
+    """Every show_source listing shows its signature and docstring; its body is closed."""
+    listings = page.locator(".bu-listing")
+    for i in range(listings.count()):
+        listing = listings.nth(i)
+        body = listing.locator("details.bu-listing-body")
+        assert listing.locator(".highlight").first.is_visible(), f"{name}: listing signature not shown"
+        assert body.get_attribute("open") is None, f"{name}: listing body open by default"
+        assert not body.locator(".highlight").is_visible(), f"{name}: listing body visible"
+    return listings.count()
+
+
+def test_library_listing_opens_on_click(server, browser):
+    name = next((p for p in CHAPTERS if 'class="bu-listing"' in (HTML / f"{p}.html").read_text(encoding="utf-8")),
+                None)
+    assert name, "no collapsed show_source listing found"
+    page, _, _ = _open(browser, f"{server}/{name}.html")
+    try:
+        body = page.locator(".bu-listing details.bu-listing-body").first
+        body.locator("summary").click()
+        assert body.locator(".highlight").is_visible(), "toggle does not show the body"
+    finally:
+        page.close()
 
 
 def test_buttons_match_the_repository_setting(server, browser):
