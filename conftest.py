@@ -106,3 +106,13 @@ def pytest_terminal_summary(terminalreporter, config):
         terminalreporter.write_sep("-", "datasets")
         for line in _data_block(config):
             terminalreporter.write_line(line)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    """Notebook kernels (started at a notebook's first cell) render 2 frames per widget preview: nbval
+    compares a preview only as a placeholder (tests/nbval_sanitize.cfg); unit tests build full previews."""
+    if Path(str(item.fspath)).suffix == ".ipynb":
+        os.environ["BOOK_PREVIEW_FRAMES"] = "2"
+    else:
+        os.environ.pop("BOOK_PREVIEW_FRAMES", None)

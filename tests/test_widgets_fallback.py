@@ -60,3 +60,9 @@ def test_with_fallback_keeps_the_live_widget():
     bundle = box._repr_mimebundle_()
     assert {"text/plain", "application/vnd.jupyter.widget-view+json", "text/html"} <= set(bundle)
     assert bundle["text/html"] == box.fallback_html and isinstance(box, W.VBox)
+
+
+def test_frame_cap_keeps_the_default_frame(monkeypatch):
+    monkeypatch.setenv(F.FRAMES_ENV, "2")
+    page = F.fallback_html(lambda a: f"<i>{a}</i>", {"a": ("a", [1, 2, 3, 4, 5], 3)})
+    assert page.count("data-key=") == 2 and '<div data-key="2"><i>3</i></div>' in page
