@@ -37,6 +37,7 @@ import warnings
 import numpy as np
 
 from .checks import check_int, check_number
+from .tensors import softmax as _softmax
 
 #: default limits of :class:`ModelServer` (see the module docstring)
 MAX_BODY_BYTES = 16 * 1024 * 1024
@@ -71,12 +72,6 @@ class _PixelBudget:
 
 # pixels an HTTP request may still decode; ModelServer sets it per request, None = MAX_PIXELS per call
 _PIXELS: contextvars.ContextVar[_PixelBudget | None] = contextvars.ContextVar("book_serving_pixels", default=None)
-
-
-def _softmax(z: np.ndarray) -> np.ndarray:
-    z = z - z.max(axis=-1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=-1, keepdims=True)
 
 
 def predict_json(predict_fn, instances, *, input_shape, class_names=None, decimals: int = 6) -> dict:

@@ -317,3 +317,10 @@ def plot_selection(shape, key, *, ax=None, title: str | None = None):
     index = key if not isinstance(key, str) else parse_index(key)
     ax.set_title(title if title is not None else f"x[{format_index(index)}]")
     return ax
+
+
+def softmax(logits):
+    """Softmax over the last axis of a NumPy array, stable for large logits (the max is subtracted first)."""
+    z = logits - logits.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
