@@ -107,7 +107,12 @@ def _legible_png(fig, *, retina):
     """The inline PNG of ``fig`` with legible text; its metadata records the smallest text size."""
     legible(fig)
     data, meta = retina(fig)
-    return data, {**meta, "min_text_px": smallest_text_px(fig, meta.get("width") or fig.get_figwidth() * 100)}
+    width = meta.get("width") or fig.get_figwidth() * 100
+    if (smallest_text_px(fig, width) or MIN_TEXT_PX) < MIN_TEXT_PX:  # the tight bounding box came out wider
+        legible(fig, column_px=COLUMN_PX * fig.get_figwidth() * 100 / width)
+        data, meta = retina(fig)
+        width = meta.get("width") or width
+    return data, {**meta, "min_text_px": smallest_text_px(fig, width)}
 
 
 def show_images(images, labels=None, *, ncols: int = 8, cmap: str = "gray", size: float = 1.2,
