@@ -38,33 +38,6 @@ def show(*tensors, names=None, values: bool = True) -> None:
     print("\n\n".join(describe(t, n, values=values) for t, n in zip(tensors, names)))
 
 
-def side_by_side(*tensors, names=None, gap: int = 4) -> None:
-    """Print the tensors' value blocks next to each other (for small 1-D/2-D tensors)."""
-    print(side_by_side_text(*tensors, names=names, gap=gap))
-
-
-def side_by_side_text(*tensors, names=None, gap: int = 4) -> str:
-    """The text that :func:`side_by_side` prints."""
-    if not tensors:
-        raise ValueError("side_by_side needs at least one tensor")
-    if names is not None and len(names) != len(tensors):
-        raise ValueError(f"got {len(tensors)} tensors but {len(names)} names")
-    names = names or [f"#{i}" for i in range(len(tensors))]
-    blocks = []
-    for t, n in zip(tensors, names):
-        arr = np.asarray(_as_numpy(t))
-        if arr.ndim > 2:
-            raise ValueError(f"side_by_side shows tensors of rank ≤ 2; {n} has shape {arr.shape}")
-        lines = [f"{n} {arr.shape}"] + np.array2string(arr, separator=", ").splitlines()
-        blocks.append(lines)
-    height = max(len(b) for b in blocks)
-    widths = [max(len(line) for line in b) for b in blocks]
-    rows = []
-    for i in range(height):
-        rows.append((" " * gap).join((b[i] if i < len(b) else "").ljust(w) for b, w in zip(blocks, widths)).rstrip())
-    return "\n".join(rows)
-
-
 # --------------------------------------------------------------------------- broadcasting
 
 def _parse_shape(shape, what: str = "shape") -> tuple:

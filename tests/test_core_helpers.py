@@ -76,14 +76,9 @@ def test_show_source():
         bu.show_source(42)
 
 
-def test_tensor_describe_and_side_by_side(capsys):
+def test_tensor_describe():
     text = bu.tensors.describe(tf.constant([[1, 2], [3, 4]]), "a")
     assert text.startswith("a: shape=(2, 2) dtype=int32")
-    bu.tensors.side_by_side(np.eye(2), np.ones(3), names=["I", "v"])
-    out = capsys.readouterr().out
-    assert "I (2, 2)" in out and "v (3,)" in out
-    with pytest.raises(ValueError, match="rank"):
-        bu.tensors.side_by_side(np.zeros((2, 2, 2)))
 
 
 def _toy_data(n=512):

@@ -4,12 +4,8 @@ import pytest
 from book_utils import tensors as T
 
 
-def test_describe_and_side_by_side():
+def test_describe():
     assert T.describe(np.arange(3), "v").startswith("v: shape=(3,) dtype=int64")
-    text = T.side_by_side_text(np.eye(2), np.arange(2), names=["I", "v"])
-    assert "I (2, 2)" in text and "v (2,)" in text
-    with pytest.raises(ValueError):
-        T.side_by_side_text(np.zeros((2, 2, 2)))
     with pytest.raises(TypeError):
         T.describe(object())
 
