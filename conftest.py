@@ -19,6 +19,7 @@ _shared = Path(__file__).resolve().parent.parent / "shared" / "datasets"
 if not os.environ.get("BOOK_DATA_DIR") and _shared.is_dir():
     os.environ["BOOK_DATA_DIR"] = str(_shared)  # the offline mirror beside the checkout, as .ci/run does
 os.environ["BOOK_PROFILE"] = os.environ.get("BOOK_TEST_PROFILE", "ci")
+os.environ["BOOK_BATCH"] = "1"  # no live progress lines (book_utils.progress): outputs stay comparable
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
 

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from .checks import check_choice
 from .config import ENV_MIME, PROFILES, RESULT_MIME
+from .progress import BATCH_ENV
 
 #: per-cell timeout in seconds for each profile: the ``ci`` budget is 90 s per notebook (a cell gets
 #: 300 s on a loaded machine), ``book`` 15 min per chapter, ``full`` runs the textbook's sizes on a GPU
@@ -282,8 +283,9 @@ def execute_notebook(path, profile: str = "book", timeout: int | None = None, *,
     if timeout is None:
         last = nb.metadata.get("book", {})
         timeout = cell_timeout(profile, path, last.get("wall_time_s") if last.get("profile") == profile else None)
-    old_profile = os.environ.get("BOOK_PROFILE")
+    old_profile, old_batch = os.environ.get("BOOK_PROFILE"), os.environ.get(BATCH_ENV)
     os.environ["BOOK_PROFILE"] = profile
+    os.environ[BATCH_ENV] = "1"  # no live progress lines in stored outputs (book_utils.progress)
     try:
         client = (client_class or _client_class())(
             nb, timeout=timeout, kernel_name="python3", record_timing=False, store_widget_state=True,
@@ -304,10 +306,11 @@ def execute_notebook(path, profile: str = "book", timeout: int | None = None, *,
             raise ExecutionFailed(f"{path}: {err}") from None
         wall = time.perf_counter() - start
     finally:
-        if old_profile is None:
-            os.environ.pop("BOOK_PROFILE", None)
-        else:
-            os.environ["BOOK_PROFILE"] = old_profile
+        for key, old in (("BOOK_PROFILE", old_profile), (BATCH_ENV, old_batch)):
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old
     strip_native_logs(nb)
     shorten_paths(nb, path.parent)
     env = kernel_environment(nb)  # the kernel's versions and device, not this process's

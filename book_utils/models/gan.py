@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from book_utils.checks import check_int as _check_int
+from book_utils.progress import Progress
 
 
 def _doublings(image_size):
@@ -266,10 +267,12 @@ def train_gan(generator, discriminator, dataset, *, steps: int, z_dim: int, loss
     snapshots = {}
     it = iter(dataset)
     d_acc = g_acc = 0.0
+    progress = Progress(steps, "GAN 训练")  # a live line in an interactive notebook only
     for s in range(1, steps + 1):
-        d, g = step_fn(next(it))
-        d_acc += float(d)
-        g_acc += float(g)
+        d, g = (float(v) for v in step_fn(next(it)))
+        d_acc += d
+        g_acc += g
+        progress.update(s, d_loss=d, g_loss=g)
         if s % log_every == 0 or s == steps:
             n = log_every if s % log_every == 0 else s % log_every
             history["step"].append(s)
@@ -390,10 +393,12 @@ def train_toy_gan(sample_real, *, data_dim: int, z_dim: int, steps: int, loss: s
     snaps, hist = {}, {"d_loss": [], "g_loss": []}
     if 0 in checkpoints:
         snaps[0] = G(z_show).numpy()
+    progress = Progress(steps, "GAN 训练")
     for s in range(1, steps + 1):
         d, g = step(tf.constant(sample_real(batch_size * d_steps, rng), tf.float32))
         hist["d_loss"].append(float(d))
         hist["g_loss"].append(float(g))
+        progress.update(s, d_loss=hist["d_loss"][-1], g_loss=hist["g_loss"][-1])
         if s in checkpoints:
             snaps[s] = G(z_show).numpy()
     return G, D, snaps, hist

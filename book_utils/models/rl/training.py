@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from book_utils.checks import check_int as _check_int
+from book_utils.progress import Progress
 
 from .a3c import A3C
 from .common import evaluate_policy, make_env
@@ -56,8 +57,10 @@ def _run_episodes(agent, episodes, seed, solved, window, select_every, validate)
     """Episode i of a single-threaded agent starts from ``env.reset(seed=seed * 100_000 + i)``."""
     env = make_env()
     returns = []
+    progress = Progress(episodes, type(agent).__name__)
     for ep in range(episodes):
         returns.append(agent.run_episode(env, seed=seed * 100_000 + ep))
+        progress.update(ep + 1, 回报=returns[-1])
         if solved is not None and len(returns) >= window and np.mean(returns[-window:]) >= solved:
             break
         if select_every and (ep + 1) % select_every == 0 and validate():
