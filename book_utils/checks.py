@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import numbers
 
-__all__ = ["ArgumentTypeError", "check_choice", "check_int", "check_number", "check_type"]
+__all__ = ["ArgumentTypeError", "check_choice", "check_int", "check_number", "check_shape", "check_type"]
 
 
 class ArgumentTypeError(TypeError, ValueError):
@@ -79,3 +79,17 @@ def check_choice(name: str, value, choices):
     if value not in choices:
         raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}, got {value!r}")
     return value
+
+
+def check_shape(name: str, value, ndim: int | None = None, *, accepted: str | None = None) -> tuple[int, ...]:
+    """``value`` as a tuple of positive ints (exactly ``ndim`` of them when given), e.g. an image shape."""
+    accepted = accepted or (f"a tuple of {ndim} positive integers" if ndim
+                            else "a non-empty tuple of positive integers")
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+        raise ArgumentTypeError(f"{name} must be {accepted}, got {value!r}")
+    dims = tuple(value)
+    if any(isinstance(d, bool) or not isinstance(d, numbers.Integral) for d in dims):
+        raise ArgumentTypeError(f"{name} must be {accepted}, got {value!r}")
+    if not dims or (ndim is not None and len(dims) != ndim) or any(d < 1 for d in dims):
+        raise ValueError(f"{name} must be {accepted}, got {value!r}")
+    return tuple(int(d) for d in dims)

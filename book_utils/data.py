@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .checks import check_choice, check_int
+from .checks import check_choice, check_int, check_shape
 from .config import get_profile
 
 _TFDS = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
@@ -708,9 +708,7 @@ def load_image_folder(path, *, image_size=(64, 64), batch_size: int = 32, color_
     classes = sorted(p.name for p in path.iterdir() if p.is_dir())
     if not classes:
         raise DatasetUnavailable(f"image folder {path} has no class sub-folders; expected e.g. {path}/cat/*.jpg")
-    if (isinstance(image_size, (str, bytes)) or not hasattr(image_size, "__len__") or len(image_size) != 2
-            or any(isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 1 for s in image_size)):
-        raise ValueError(f"image_size must be (height, width) with positive sizes, got {image_size!r}")
+    image_size = check_shape("image_size", image_size, 2, accepted="(height, width) with positive sizes")
     _check_positive_int("batch_size", batch_size, allow_none=False)
     check_choice("color_mode", color_mode, ("rgb", "grayscale", "rgba"))
     return keras.utils.image_dataset_from_directory(

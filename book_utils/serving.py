@@ -27,7 +27,6 @@ import base64
 import contextvars
 import io
 import json
-import numbers
 import socket
 import threading
 import time
@@ -36,7 +35,7 @@ import warnings
 
 import numpy as np
 
-from .checks import check_int, check_number
+from .checks import check_int, check_number, check_shape
 from .tensors import softmax as _softmax
 
 #: default limits of :class:`ModelServer` (see the module docstring)
@@ -134,9 +133,7 @@ def create_app(predict_fn, *, name: str = "model", input_shape, class_names=None
         raise TypeError(f"predict_fn must be callable, got {type(predict_fn).__name__}")
     if not isinstance(name, str) or not name.isidentifier():
         raise ValueError(f"name must be a simple identifier such as 'pokemon', got {name!r}")
-    shape = tuple(input_shape)
-    if not shape or any(isinstance(d, bool) or not isinstance(d, numbers.Integral) or d < 1 for d in shape):
-        raise ValueError(f"input_shape must be a tuple of positive ints, e.g. (64, 64, 3), got {input_shape!r}")
+    shape = check_shape("input_shape", input_shape, accepted="a tuple of positive ints, e.g. (64, 64, 3)")
     if preprocess is not None and not callable(preprocess):
         raise TypeError("preprocess must be None or a callable image -> model input")
     names = None if class_names is None else [str(c) for c in class_names]

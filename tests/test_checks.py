@@ -66,3 +66,16 @@ def test_config_still_exports_check_int():
     from book_utils.config import check_int as from_config
 
     assert from_config is checks.check_int
+
+
+def test_check_shape():
+    from book_utils.checks import ArgumentTypeError, check_shape
+
+    assert check_shape("s", [64, 64, 3]) == (64, 64, 3)
+    assert check_shape("s", (2, 3), 2) == (2, 3)
+    for bad, exc in [((64, 0, 3), ValueError), ((), ValueError), ((2, 3), ValueError), ((2, True, 3), TypeError),
+                     ("64", TypeError), (7, TypeError), ((2.0, 3, 3), TypeError)]:
+        with pytest.raises(exc, match="s must be"):
+            check_shape("s", bad, 3)
+    with pytest.raises(ArgumentTypeError):
+        check_shape("s", None)

@@ -12,13 +12,12 @@ their (pretrained) moving statistics even while the backbone's weights are fine-
 """
 from __future__ import annotations
 
-import numbers
 from pathlib import Path
 
 import keras
 from keras import layers
 
-from book_utils.checks import check_int
+from book_utils.checks import check_int, check_shape
 
 # name -> (weight file name that Keras caches, keras.applications constructor name)
 PRETRAINED = {
@@ -68,9 +67,7 @@ def pretrained_backbone(name: str = "densenet121", *, input_shape=(224, 224, 3),
                          "(or pass both builder= and filename=)")
     if pooling not in (None, "avg", "max"):
         raise ValueError(f"pooling must be None, 'avg' or 'max', got {pooling!r}")
-    shape = tuple(input_shape)
-    if len(shape) != 3 or any(isinstance(d, bool) or not isinstance(d, numbers.Integral) or d < 1 for d in shape):
-        raise ValueError(f"input_shape must be (height, width, channels) with positive ints, got {input_shape!r}")
+    shape = check_shape("input_shape", input_shape, 3, accepted="(height, width, channels) with positive ints")
     default_file, ctor = PRETRAINED.get(key, (None, None))
     path = find_weight_file(filename or default_file)
     if path is None:

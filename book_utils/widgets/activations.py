@@ -6,8 +6,6 @@ widgets show and are testable without a browser; ``activation_explorer``, ``soft
 """
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
 from book_utils.checks import check_int, check_number
@@ -55,10 +53,10 @@ def activation_curve(name: str, x_range=(-6.0, 6.0), *, slope: float = 0.1, num:
 
     _check_name(name)
     lo, hi = _check_range(x_range)
-    if isinstance(slope, bool) or not isinstance(slope, numbers.Real) or not 0 <= slope < 1:
+    slope = check_number("slope", slope, 0, accepted="the LeakyReLU negative slope, a number in [0, 1)")
+    if slope >= 1:
         raise ValueError(f"slope (the LeakyReLU negative slope) must be a number in [0, 1), got {slope!r}")
-    if isinstance(num, bool) or not isinstance(num, numbers.Integral) or num < 2:
-        raise ValueError(f"num must be an integer >= 2, got {num!r}")
+    num = check_int("num", num, 2)
     x = tf.constant(np.linspace(lo, hi, int(num)), dtype=tf.float64)
     with tf.GradientTape() as tape:
         tape.watch(x)
@@ -119,7 +117,8 @@ def softmax_temperature(logits, temperature: float = 1.0, true_class: int = 0):
         raise ValueError(f"logits must be a 1-D sequence of at least 2 numbers, got shape {z.shape}")
     if not np.all(np.isfinite(z)):
         raise ValueError("logits must be finite numbers")
-    if isinstance(temperature, bool) or not isinstance(temperature, numbers.Real) or not temperature > 0:
+    temperature = check_number("temperature", temperature, accepted="a positive number")
+    if temperature <= 0:
         raise ValueError(f"temperature must be a positive number, got {temperature!r}")
     check_int("true_class", true_class, 0, z.size - 1)
     s = z / float(temperature)

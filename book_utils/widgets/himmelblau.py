@@ -4,11 +4,9 @@
 """
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
-from book_utils.checks import check_number
+from book_utils.checks import check_int, check_number
 from book_utils.widgets._fallback import with_fallback
 
 #: The four minima of Himmelblau's function (f = 0 at each), to three decimals.
@@ -56,8 +54,7 @@ def descend(start, lr: float = 0.01, steps: int = 200, *, momentum: bool = False
     if start.shape != (2,) or not np.all(np.isfinite(start)):
         raise ValueError(f"start must be two finite numbers (x0, y0), got {start!r}")
     _check_number("lr", lr, positive=True)
-    if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 1:
-        raise ValueError(f"steps must be a positive integer, got {steps!r}")
+    steps = check_int("steps", steps)
 
     path = [start.copy()]
     diverged = False

@@ -6,10 +6,10 @@ and JupyterLab show the same curves; ``draw_history`` is the pure drawing functi
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
 
+from book_utils.checks import check_int, check_shape
 from book_utils.widgets._fallback import with_fallback
 
 OPTIMIZERS = {"adam": "Adam", "sgd": "SGD", "rmsprop": "RMSprop"}
@@ -19,11 +19,8 @@ def build_mlp(units=(256, 128, 64, 32, 10), *, input_dim: int = 784, activation:
     """The textbook's MNIST MLP (784-256-128-64-32-10): ReLU hidden layers, logits out."""
     import keras
 
-    units = tuple(units)
-    if not units or any(isinstance(u, bool) or not isinstance(u, numbers.Integral) or u < 1 for u in units):
-        raise ValueError(f"units must be a non-empty sequence of positive integers, got {units!r}")
-    if isinstance(input_dim, bool) or not isinstance(input_dim, numbers.Integral) or input_dim < 1:
-        raise ValueError(f"input_dim must be a positive integer, got {input_dim!r}")
+    units = check_shape("units", units, accepted="a non-empty sequence of positive integers")
+    input_dim = check_int("input_dim", input_dim)
     layers = [keras.layers.Dense(u, activation=activation) for u in units[:-1]]
     return keras.Sequential([keras.Input((input_dim,)), *layers, keras.layers.Dense(units[-1])], name=name)
 
@@ -50,8 +47,7 @@ def lr_sweep(x_train, y_train, x_val, y_val, *, learning_rates=(1e-4, 1e-3, 1e-2
     """
     import keras
 
-    if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) or epochs < 1:
-        raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
+    epochs = check_int("epochs", epochs)
     if len(x_train) != len(y_train) or len(x_val) != len(y_val):
         raise ValueError("x and y must have the same number of samples (train and validation)")
     if np.ndim(y_train) != 2:
