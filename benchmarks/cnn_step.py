@@ -27,6 +27,7 @@ Parts (each well under 3 minutes on the 2-core CPU):
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 
@@ -237,59 +238,20 @@ def part_loop2(names, pk):
     part_loop(names, pk, variant_e=True)
 
 
-def proposed_fit_epoch(train_step, dataset):
-    """The proposed ``fit`` epoch: same steps, same batches, same non-finite checks as
-    ``bu.training.fit``'s ``train_epoch``, but the batches are pulled with ``next(iterator)`` inside a
-    ``tf.range`` loop of ``cardinality`` steps instead of ``for x, y in dataset``."""
-    n = int(dataset.cardinality())
-    assert n > 0, "needs a dataset of known, finite length (else keep the current loop)"
-
-    @tf.function
-    def epoch(it):
-        batches = tf.constant(0, tf.int64)
-        first_bad_input = tf.constant(-1, tf.int64)
-        first_bad_loss = tf.constant(-1, tf.int64)
-        for _ in tf.range(n):
-            x, y = next(it)
-            loss_value = train_step(x, y)
-            inputs_ok, loss_ok = bu.training._nonfinite_flags(x, y, loss_value)
-            first_bad_input = tf.where((first_bad_input < 0) & ~inputs_ok, batches, first_bad_input)
-            first_bad_loss = tf.where((first_bad_loss < 0) & ~loss_ok, batches, first_bad_loss)
-            batches += 1
-        return batches, first_bad_input, first_bad_loss
-
-    return lambda: epoch(iter(dataset))
-
-
 def part_fitproto(names, pk, rounds: int = 4, k: int = 12):
-    """bu.training.fit's epoch loop vs the proposed one, on ch10's pipeline (k batches), interleaved;
-    then checks that both give the same weights after one epoch from the same start."""
+    """bu.training.fit's two epoch loops (``_graph_loop``: ``for x, y in dataset``, used for datasets of
+    unknown length, vs ``next(it)`` in ``tf.range``, used for known lengths) on ch10's pipeline (k
+    batches), interleaved; then checks that both give the same weights after one epoch from the same start."""
     for name in names:
         b = MODELS[name][1]
         x, y = cifar(b * k)
-        times = {"current fit epoch (for x, y in dataset)": [], "proposed (next(it) in tf.range)": []}
+        times = {"dataset loop (for x, y in dataset)": [], "fit's loop (next(it) in tf.range)": []}
         setups = {}
         for v in times:
             s = Setup(name)
             ds = bu.training.image_dataset(x, y, batch_size=b, map_fn=cifar_prep, augment=True, shuffle=True)
-            if v.startswith("current"):
-                step = s.step
-
-                @tf.function
-                def epoch(d, step=step):   # bu.training.fit's train_epoch, verbatim loop
-                    batches = tf.constant(0, tf.int64)
-                    fbi = tf.constant(-1, tf.int64)
-                    fbl = tf.constant(-1, tf.int64)
-                    for xb, yb in d:
-                        loss_value = step(xb, yb)
-                        inputs_ok, loss_ok = bu.training._nonfinite_flags(xb, yb, loss_value)
-                        fbi = tf.where((fbi < 0) & ~inputs_ok, batches, fbi)
-                        fbl = tf.where((fbl < 0) & ~loss_ok, batches, fbl)
-                        batches += 1
-                    return batches, fbi, fbl
-                run = (lambda epoch=epoch, ds=ds: epoch(ds))
-            else:
-                run = proposed_fit_epoch(s.step, ds)
+            loop = bu.training._graph_loop(bu.training._checked_batch(s.step), (0, -1, -1))
+            run = functools.partial(loop.any_length if v.startswith("dataset") else loop, ds)
             setups[v] = (s, run)
         first = {}
         for v, (s, run) in setups.items():   # epoch 1 from identical weights: compare the results
@@ -304,10 +266,10 @@ def part_fitproto(names, pk, rounds: int = 4, k: int = 12):
                     run()[0].numpy()
                 times[v].append(t.seconds)
         print(f"\n== {LABEL[name]}, batch {b}, {k} batches per epoch, {rounds} interleaved epochs")
-        base = float(np.median(times["current fit epoch (for x, y in dataset)"]))
+        base = float(np.median(times["dataset loop (for x, y in dataset)"]))
         for v, ts in times.items():
             med = float(np.median(ts))
-            print(f"  {v:40s} median {k * b / med:6.0f} img/s  ({base / med:.2f}× current)")
+            print(f"  {v:40s} median {k * b / med:6.0f} img/s  ({base / med:.2f}× the dataset loop)")
         print(f"  weights after epoch 1 identical: {same} (max |diff| {maxdiff:.2e})")
 
 

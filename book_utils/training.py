@@ -87,8 +87,24 @@ def _graph_loop(body, start: tuple):
         n = int(dataset.cardinality())
         return known(iter(dataset), tf.constant(n, tf.int64)) if n > 0 else any_length(dataset)
 
-    run.known = known
+    run.known, run.any_length = known, any_length
     return run
+
+
+def _checked_batch(train_step):
+    """``fit``'s per-batch body for ``_graph_loop``: one step, and the index of the first batch with
+    non-finite inputs/labels or loss (state ``(batches, first_bad_input, first_bad_loss)``, -1 = none)."""
+    import tensorflow as tf
+
+    def body(x, y, state):
+        batches, first_bad_input, first_bad_loss = state
+        loss_value = train_step(x, y)
+        inputs_ok, loss_ok = _nonfinite_flags(x, y, loss_value)
+        first_bad_input = tf.where((first_bad_input < 0) & ~inputs_ok, batches, first_bad_input)
+        first_bad_loss = tf.where((first_bad_loss < 0) & ~loss_ok, batches, first_bad_loss)
+        return batches + 1, first_bad_input, first_bad_loss
+
+    return body
 
 
 def make_train_step(model, loss, optimizer, metrics=None, *, loss_tracker=None, jit_compile: bool = False):
@@ -179,15 +195,7 @@ def fit(model, train_data, *, loss, optimizer, epochs: int, validation_data=None
     train_step = make_train_step(model, loss, optimizer, metrics, loss_tracker=mean_loss, jit_compile=jit_compile)
     evaluator = _evaluator(model, loss, metrics) if validation_data is not None else None
 
-    def one_batch(x, y, state):
-        batches, first_bad_input, first_bad_loss = state
-        loss_value = train_step(x, y)
-        inputs_ok, loss_ok = _nonfinite_flags(x, y, loss_value)
-        first_bad_input = tf.where((first_bad_input < 0) & ~inputs_ok, batches, first_bad_input)
-        first_bad_loss = tf.where((first_bad_loss < 0) & ~loss_ok, batches, first_bad_loss)
-        return batches + 1, first_bad_input, first_bad_loss
-
-    train_epoch = _graph_loop(one_batch, (0, -1, -1))
+    train_epoch = _graph_loop(_checked_batch(train_step), (0, -1, -1))
 
     history: dict[str, list[float]] = {"loss": [], **{k: [] for k in metrics}}
     if validation_data is not None:
