@@ -15,6 +15,8 @@ import json
 import os
 import struct
 
+from book_utils.plotting import legible
+
 MAX_FRAMES = 24
 #: environment variable capping the frames per preview (the test suite's notebook kernels set it to 2:
 #: nbval compares a preview only as a placeholder, so the full grid is left to the ``book`` run)
@@ -35,8 +37,6 @@ c.forEach(function(x){x.addEventListener('input',show);});show();})();</script>"
 def fig_png(fig, dpi: int = 100) -> bytes:
     """Render a matplotlib figure to PNG bytes and close it (so the inline backend does not show it)."""
     import matplotlib.pyplot as plt
-
-    from book_utils.plotting import legible
 
     legible(fig)
     buf = io.BytesIO()
