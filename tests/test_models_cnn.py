@@ -1,10 +1,10 @@
-"""Unit tests for book_utils.models.cnn and book_utils.widgets.cnn."""
+"""Unit tests for book_utils.models.cnn and book_utils.widgets.cnn_demo."""
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from book_utils.models import cnn
-from book_utils.widgets import cnn as wcnn
+from book_utils.widgets import cnn_demo
 
 
 def test_lenet5_shapes_and_params():
@@ -65,33 +65,33 @@ def test_flops_positive():
 
 def test_conv_output_size():
     assert cnn is not None
-    assert wcnn.conv_output_size(5, 3)["output"] == 3
-    assert wcnn.conv_output_size(7, 3, 2, 1)["output"] == 4
-    assert wcnn.conv_output_size(7, 3, d=2)["output"] == 3
-    assert wcnn.conv_output_size(2, 3, transposed=True)["output"] == 4
+    assert cnn_demo.conv_output_size(5, 3)["output"] == 3
+    assert cnn_demo.conv_output_size(7, 3, 2, 1)["output"] == 4
+    assert cnn_demo.conv_output_size(7, 3, d=2)["output"] == 3
+    assert cnn_demo.conv_output_size(2, 3, transposed=True)["output"] == 4
     with pytest.raises(ValueError):
-        wcnn.conv_output_size(2, 5)
+        cnn_demo.conv_output_size(2, 5)
     with pytest.raises(ValueError):
-        wcnn.conv_output_size(5, 3, s=0)
+        cnn_demo.conv_output_size(5, 3, s=0)
 
 
 def test_apply_kernel_and_feature_maps():
     img = np.random.default_rng(0).uniform(size=(10, 12, 3)).astype("float32")
-    assert np.allclose(wcnn.apply_kernel(img, wcnn.KERNEL_PRESETS["identity"]), img)
+    assert np.allclose(cnn_demo.apply_kernel(img, cnn_demo.KERNEL_PRESETS["identity"]), img)
     with pytest.raises(ValueError, match="3×3"):
-        wcnn.apply_kernel(img, np.ones((2, 2)))
+        cnn_demo.apply_kernel(img, np.ones((2, 2)))
     m = cnn.lenet5()
     m.build((1, 28, 28, 1))
-    assert wcnn.feature_maps(m, np.zeros((28, 28)), 0).shape == (26, 26, 6)
+    assert cnn_demo.feature_maps(m, np.zeros((28, 28)), 0).shape == (26, 26, 6)
     with pytest.raises(ValueError, match="layer_index"):
-        wcnn.feature_maps(m, np.zeros((28, 28)), 99)
+        cnn_demo.feature_maps(m, np.zeros((28, 28)), 99)
 
 
 def test_bn_demo():
-    d = wcnn.bn_demo(batch_size=16, momentum=0.5, steps=20)
+    d = cnn_demo.bn_demo(batch_size=16, momentum=0.5, steps=20)
     assert abs(d["running_mean"][-1] - 3) < 1.5
     with pytest.raises(ValueError, match="momentum"):
-        wcnn.bn_demo(momentum=1.5)
+        cnn_demo.bn_demo(momentum=1.5)
 
 
 def test_vgg13_batch_norm_variant():
@@ -117,15 +117,15 @@ def test_matmul_peak_dtypes():
 def test_transposed_grid_is_what_conv2d_transpose_slides_over(i, k, s, p):
     """A k×k window sliding with stride 1 over the grid (input pixels in place, zeros elsewhere, kernel
     flipped) gives exactly tf.nn.conv2d_transpose's o×o output."""
-    o = wcnn.conv_output_size(i, k, s, p, transposed=True)["output"]
-    kinds = wcnn.transposed_grid(i, k, s, p)
+    o = cnn_demo.conv_output_size(i, k, s, p, transposed=True)["output"]
+    kinds = cnn_demo.transposed_grid(i, k, s, p)
     assert kinds.shape == (o + k - 1,) * 2
-    assert ((kinds == wcnn.ZERO).any() == (s > 1)) and ((kinds == wcnn.PAD).any() == (p < k - 1))
+    assert ((kinds == cnn_demo.ZERO).any() == (s > 1)) and ((kinds == cnn_demo.PAD).any() == (p < k - 1))
     rng = np.random.default_rng(0)
     x, w = rng.normal(size=(i, i)).astype("float32"), rng.normal(size=(k, k)).astype("float32")
     ref = tf.nn.conv2d_transpose(x[None, :, :, None], w[:, :, None, None], output_shape=[1, o, o, 1], strides=s,
                                  padding=[[0, 0], [p, p], [p, p], [0, 0]])[0, :, :, 0].numpy()
-    rows = np.unique(np.nonzero(kinds == wcnn.INPUT)[0])
+    rows = np.unique(np.nonzero(kinds == cnn_demo.INPUT)[0])
     crop = (i - len(rows)) // 2  # p > k−1 crops the outermost input pixels
     grid = np.zeros(kinds.shape, "float32")
     grid[np.ix_(rows, rows)] = x[crop:crop + len(rows), crop:crop + len(rows)]
@@ -136,12 +136,12 @@ def test_transposed_grid_is_what_conv2d_transpose_slides_over(i, k, s, p):
 def test_conv_and_transposed_window_pictures():
     import matplotlib.pyplot as plt
 
-    assert (wcnn.conv_grid(7, 3, 2, 1) == wcnn.INPUT).sum() == 49
+    assert (cnn_demo.conv_grid(7, 3, 2, 1) == cnn_demo.INPUT).sum() == 49
     fig, (a, b) = plt.subplots(1, 2)
-    assert wcnn.draw_conv_window(a, 7, 3, 2, 1, 1, step=5) == (1, 1)
-    assert wcnn.draw_transposed_window(b, 3, 3, 2, 1, 2, step=9) == (1, 2)  # d=2: k'=5, o=(3−1)·2+5−2=7
+    assert cnn_demo.draw_conv_window(a, 7, 3, 2, 1, 1, step=5) == (1, 1)
+    assert cnn_demo.draw_transposed_window(b, 3, 3, 2, 1, 2, step=9) == (1, 2)  # d=2: k'=5, o=(3−1)·2+5−2=7
     assert len(b.patches) == 9 and "输出 7×7" in b.get_title()
-    np.testing.assert_array_equal(b.images[0].get_array(), wcnn.transposed_grid(3, 3, 2, 1, 2))
+    np.testing.assert_array_equal(b.images[0].get_array(), cnn_demo.transposed_grid(3, 3, 2, 1, 2))
     plt.close(fig)
     with pytest.raises(ValueError, match="empty output"):
-        wcnn.transposed_grid(1, 1, 1, 1)
+        cnn_demo.transposed_grid(1, 1, 1, 1)
