@@ -1,8 +1,9 @@
 """Sphinx extension for the book's site.
 
 ``{results-table}`` renders every ``bu.record_result`` stored in the chapters' metadata, and
-``{glossary-table}`` renders ``glossary.yml``; both are computed at build time, so the pages can
-never drift from the notebooks or the term list.
+``{glossary-table}`` renders ``glossary.yml``, ``{smoke-table}`` and the ``{full-needs}`` role render
+``smoke_full.json`` (written by ``python -m book_utils.execute --smoke``); all are computed at build
+time, so the pages can never drift from the notebooks, the term list or the measurement.
 
 The reader's site (see README, "The site"):
 
@@ -247,6 +248,56 @@ def textbook_role(name, rawtext, text, lineno, inliner, options=None, content=No
     node += nodes.inline("", "教材", classes=["textbook-badge"])
     return [node], []
 
+
+
+SMOKE_REPORT = ROOT / "smoke_full.json"
+
+
+def _smoke_rows() -> dict[str, dict]:
+    """Notebook stem → its smoke run of the ``full`` profile (seconds, peak MB, model parameters)."""
+    if not SMOKE_REPORT.is_file():
+        return {}
+    return {row["notebook"]: row for row in json.loads(SMOKE_REPORT.read_text(encoding="utf-8"))}
+
+
+def _model_sizes(row: dict, most: int = 2) -> str:
+    models = list(row.get("params", {}).items())[:most]
+    return "、".join(f"`{name}` {count / 1e6:.2f} M" if count >= 1e5 else f"`{name}` {count:,}"
+                    for name, count in models) or "（无 Keras 模型）"
+
+
+def full_needs(row: dict) -> str:
+    """One sentence for a chapter: the memory and model sizes its ``full`` profile needs, as measured."""
+    return (f"峰值内存约 {row['peak_mb'] / 1024:.1f} GB，最大的模型：{_model_sizes(row, 1)} 个参数"
+            if row.get("params") else f"峰值内存约 {row['peak_mb'] / 1024:.1f} GB")
+
+
+def full_needs_role(name, rawtext, text, lineno, inliner, options=None, content=None):
+    """``{full-needs}`ch10_cnn``` states what the chapter's ``full`` profile needs, from ``smoke_full.json``."""
+    from docutils import nodes
+
+    row = _smoke_rows().get(text.strip())
+    if row is None:
+        msg = inliner.reporter.error(
+            f"no smoke run of {text!r} in {SMOKE_REPORT.name}; run "
+            "python -m book_utils.execute --smoke --report smoke_full.json chapters/*.ipynb", line=lineno)
+        return [inliner.problematic(rawtext, rawtext, msg)], [msg]
+    inliner.document.settings.record_dependencies.add(str(SMOKE_REPORT))
+    node = nodes.inline(rawtext, "", classes=["full-needs"])
+    node += nodes.Text(full_needs(row).replace("`", ""))
+    return [node], []
+
+
+class SmokeTable(_TableDirective):
+    """Per notebook: the smoke run of the ``full`` profile (seconds, peak memory, largest models)."""
+
+    def run(self):
+        rows = _smoke_rows()
+        self.state.document.settings.record_dependencies.add(str(SMOKE_REPORT))
+        stems = set(_toc_chapters().values())
+        table = [[f"{{doc}}`{stem} </chapters/{stem}>`", f"{row['seconds']:.0f}", f"{row['peak_mb']:,}",
+                  _model_sizes(row)] for stem, row in sorted(rows.items()) if stem in stems]
+        return self.render(["Notebook", "秒", "峰值内存 MB", "最大的模型（参数）"], table, "28 10 14 48")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -722,6 +773,8 @@ def setup(app):
     app.add_role("textbook", textbook_role)
     app.add_directive("results-table", ResultsTable)
     app.add_directive("glossary-table", GlossaryTable)
+    app.add_role("full-needs", full_needs_role)
+    app.add_directive("smoke-table", SmokeTable)
     app.add_search_language(_search_language())
     app.connect("config-inited", _config_inited)
     app.connect("html-page-context", drop_unused_widget_scripts, priority=400)

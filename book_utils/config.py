@@ -15,6 +15,14 @@ DEFAULT_PROFILE = "book"
 RESULT_MIME = "application/vnd.tfbook.result+json"
 ENV_MIME = "application/vnd.tfbook.environment+json"  # what setup() saw in the kernel, for execute's stamp
 CONFIG_PREFIX = "⚙ 配置"
+SMOKE_ENV = "BOOK_SMOKE"  # 1: the full profile's models and code paths on a few batches (execute --smoke)
+
+#: what smoke mode does to a configuration, by key: loop lengths are capped (a key ending in ``_epochs``
+#: or ``_steps`` counts as ``epochs``/``steps``), dataset sizes become two batches, thresholds named
+#: ``min_…`` become 0 and the claims below take the value that asserts nothing a few steps cannot show
+SMOKE_LOOPS = {"epochs": 1, "steps": 4, "episodes": 2, "warmup": 16, "patience": 1, "eval_every": 2, "seeds": 1}
+SMOKE_SIZES = ("train_size", "val_size", "test_size", "n", "cifar_train", "train_limit")
+SMOKE_CLAIMS = {"factor": 0, "beats_mse": False, "w_falls": False, "fully_trained": False, "judge_on_train": True}
 
 
 def get_profile() -> str:
@@ -25,6 +33,28 @@ def get_profile() -> str:
             f"BOOK_PROFILE={profile!r} is not a known profile; expected one of {', '.join(PROFILES)}"
         )
     return profile
+
+
+def is_smoke() -> bool:
+    """True when ``$BOOK_SMOKE`` asks for a smoke run of the ``full`` profile."""
+    return os.environ.get(SMOKE_ENV, "").strip() not in ("", "0")
+
+
+def smoke_config(cfg: dict) -> dict:
+    """The smoke version of a configuration: same models and code paths, a few batches (see ``SMOKE_LOOPS``)."""
+    batch = cfg.get("batch_size") or cfg.get("batch") or 128
+    smoke = dict(cfg)
+    for key, value in cfg.items():
+        loop = "epochs" if key.endswith("_epochs") else "steps" if key.endswith("_steps") else key
+        if loop in SMOKE_LOOPS and isinstance(value, int):
+            smoke[key] = min(value, SMOKE_LOOPS[loop])
+        elif key in SMOKE_SIZES:
+            smoke[key] = 2 * batch if value is None else min(value, 2 * batch)
+        elif key.startswith("min_"):
+            smoke[key] = 0
+        elif key in SMOKE_CLAIMS:
+            smoke[key] = SMOKE_CLAIMS[key]
+    return smoke
 
 
 def set_seed(seed: int) -> None:
@@ -70,11 +100,12 @@ def setup(seed: int = 42, *, precision: int = 4, quiet: bool = False) -> None:
         "device": device_name,
         "profile": profile,
         "seed": int(seed),
+        "smoke": is_smoke(),
     })
     if not quiet:
         print(
             f"TensorFlow {info['tensorflow']} · Keras {info['keras']} · 设备 {device_name}"
-            f" · profile={profile} · seed={seed}"
+            f" · profile={profile}{' · smoke' if info['smoke'] else ''} · seed={seed}"
         )
     _display({ENV_MIME: json.dumps(info)})
 
@@ -97,7 +128,8 @@ def profile_config(*, ci: dict, book: dict, full: dict | None = None, show: bool
 
     ``full`` defaults to ``book``; keys missing from a profile are inherited from ``book``
     so an experiment declares only what differs. The chosen sizes are printed on one line
-    starting with ``⚙ 配置`` (the nbval sanitizer normalises exactly this line).
+    starting with ``⚙ 配置`` (the nbval sanitizer normalises exactly this line). In smoke mode
+    (:func:`is_smoke`) the ``full`` sizes go through :func:`smoke_config`.
     """
     for name, value in (("ci", ci), ("book", book), ("full", full)):
         if value is not None and not isinstance(value, dict):
@@ -112,9 +144,12 @@ def profile_config(*, ci: dict, book: dict, full: dict | None = None, show: bool
             f"profile_config: keys {sorted(unknown)} are not in book=...; "
             "declare every size in the book profile first"
         )
+    smoke = is_smoke()
+    if smoke:
+        chosen = smoke_config(chosen)
     if show:
         body = ", ".join(f"{k}={v!r}" for k, v in chosen.items())
-        print(f"{CONFIG_PREFIX}（profile={profile}）: {body}")
+        print(f"{CONFIG_PREFIX}（profile={profile}{' · smoke' if smoke else ''}）: {body}")
     return Config(chosen)
 
 

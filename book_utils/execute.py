@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
@@ -25,8 +26,9 @@ import time
 from pathlib import Path
 
 from .checks import check_choice
-from .config import ENV_MIME, PROFILES, RESULT_MIME
+from .config import ENV_MIME, PROFILES, RESULT_MIME, SMOKE_ENV
 from .progress import BATCH_ENV
+from .widgets._fallback import FRAMES_ENV
 
 #: per-cell timeout in seconds for each profile: the ``ci`` budget is 90 s per notebook (a cell gets
 #: 300 s on a loaded machine), ``book`` 15 min per chapter, ``full`` runs the textbook's sizes on a GPU
@@ -258,6 +260,56 @@ def _client_class():
     return GuardedClient
 
 
+@contextlib.contextmanager
+def _environment(**values):
+    """Set environment variables for the kernel about to start; restore them afterwards."""
+    old = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in old.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _run(nb, path: Path, profile: str, timeout: int, reply_grace: float, client_class=None) -> float:
+    """Execute ``nb`` (read from ``path``) in a fresh kernel; return the wall time, or raise ExecutionFailed."""
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
+    client = (client_class or _client_class())(
+        nb, timeout=timeout, kernel_name="python3", record_timing=False, store_widget_state=True,
+        resources={"metadata": {"path": str(path.parent)}})
+    client.reply_grace = float(reply_grace)
+    start = time.perf_counter()
+    try:
+        client.execute()
+    except CellTimeoutError:
+        raise ExecutionFailed(f"{path}: cell {client.current_cell_index} did not finish within {timeout} s "
+                              f"(the per-cell limit of the {profile!r} profile; --timeout changes it)") from None
+    except DeadKernelError as err:
+        raise ExecutionFailed(f"{path}: the kernel died in cell {client.current_cell_index} ({err})") from None
+    except CellExecutionError as err:
+        raise ExecutionFailed(f"{path}: cell {client.current_cell_index} raised an error:\n"
+                              f"{shorten_text(str(err))}") from None
+    except ExecutionFailed as err:
+        raise ExecutionFailed(f"{path}: {err}") from None
+    return time.perf_counter() - start
+
+
+def _read(path, timeout):
+    import nbformat
+
+    path = Path(path)
+    if path.suffix != ".ipynb" or not path.is_file():
+        raise FileNotFoundError(f"{path} is not a notebook file")
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0):
+        raise ValueError(f"timeout must be a positive number of seconds or None, got {timeout!r}")
+    return path, nbformat.read(path, as_version=4)
+
+
 def execute_notebook(path, profile: str = "book", timeout: int | None = None, *, reply_grace: float = REPLY_GRACE,
                      client_class=None) -> dict:
     """Execute one notebook in place with ``BOOK_PROFILE=profile``; return its ``metadata.book``.
@@ -266,16 +318,8 @@ def execute_notebook(path, profile: str = "book", timeout: int | None = None, *,
     chapter). A cell that times out, raises, or whose reply is lost raises :class:`ExecutionFailed`
     naming the cell; the notebook file is then left as it was.
     """
-    import nbformat
-    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
-
     check_choice("profile", profile, PROFILES)
-    path = Path(path)
-    if path.suffix != ".ipynb" or not path.is_file():
-        raise FileNotFoundError(f"{path} is not a notebook file")
-    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0):
-        raise ValueError(f"timeout must be a positive number of seconds or None, got {timeout!r}")
-    nb = nbformat.read(path, as_version=4)
+    path, nb = _read(path, timeout)
     url = repository_url(path)
     first = next((c for c in nb.cells if c.cell_type == "code"), None)
     if url is not None and first is not None:
@@ -283,34 +327,9 @@ def execute_notebook(path, profile: str = "book", timeout: int | None = None, *,
     if timeout is None:
         last = nb.metadata.get("book", {})
         timeout = cell_timeout(profile, path, last.get("wall_time_s") if last.get("profile") == profile else None)
-    old_profile, old_batch = os.environ.get("BOOK_PROFILE"), os.environ.get(BATCH_ENV)
-    os.environ["BOOK_PROFILE"] = profile
-    os.environ[BATCH_ENV] = "1"  # no live progress lines in stored outputs (book_utils.progress)
-    try:
-        client = (client_class or _client_class())(
-            nb, timeout=timeout, kernel_name="python3", record_timing=False, store_widget_state=True,
-            resources={"metadata": {"path": str(path.parent)}})
-        client.reply_grace = float(reply_grace)
-        start = time.perf_counter()
-        try:
-            client.execute()
-        except CellTimeoutError:
-            raise ExecutionFailed(f"{path}: cell {client.current_cell_index} did not finish within {timeout} s "
-                                  f"(the per-cell limit of the {profile!r} profile; --timeout changes it)") from None
-        except DeadKernelError as err:
-            raise ExecutionFailed(f"{path}: the kernel died in cell {client.current_cell_index} ({err})") from None
-        except CellExecutionError as err:
-            raise ExecutionFailed(f"{path}: cell {client.current_cell_index} raised an error:\n"
-                                  f"{shorten_text(str(err))}") from None
-        except ExecutionFailed as err:
-            raise ExecutionFailed(f"{path}: {err}") from None
-        wall = time.perf_counter() - start
-    finally:
-        for key, old in (("BOOK_PROFILE", old_profile), (BATCH_ENV, old_batch)):
-            if old is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = old
+    # no live progress lines in stored outputs (book_utils.progress)
+    with _environment(BOOK_PROFILE=profile, **{BATCH_ENV: "1", SMOKE_ENV: "0"}):
+        wall = _run(nb, path, profile, timeout, reply_grace, client_class)
     strip_native_logs(nb)
     shorten_paths(nb, path.parent)
     env = kernel_environment(nb)  # the kernel's versions and device, not this process's
@@ -329,6 +348,81 @@ def execute_notebook(path, profile: str = "book", timeout: int | None = None, *,
     nb.metadata["kernelspec"] = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
     _write_atomically(nb, path)
     return stamp
+
+
+# --------------------------------------------------------------------------- smoke run of the full profile
+#: appended to a notebook in smoke mode: the kernel's peak resident memory and its Keras models' sizes
+SMOKE_PROBE = """\
+import json as _json, resource as _resource, sys as _sys
+import keras as _keras
+
+def _models(names):
+    for name, obj in names:
+        if isinstance(obj, _keras.Model) and obj.built:
+            yield name, obj
+        elif isinstance(obj, dict):
+            yield from ((f"{name}[{k!r}]", v) for k, v in obj.items() if isinstance(v, _keras.Model) and v.built)
+        elif isinstance(obj, (list, tuple)):
+            yield from ((f"{name}[{i}]", v) for i, v in enumerate(obj) if isinstance(v, _keras.Model) and v.built)
+        elif not name.startswith("_") and hasattr(obj, "__dict__") and not isinstance(obj, type):
+            yield from ((f"{name}.{k}", v) for k, v in vars(obj).items() if isinstance(v, _keras.Model) and v.built)
+
+_params = {}
+for _name, _model in _models(list(globals().items())):
+    _params.setdefault(id(_model), (_name, _model.count_params()))
+_peak = _resource.getrusage(_resource.RUSAGE_SELF).ru_maxrss / (2**20 if _sys.platform == "darwin" else 2**10)
+print(_json.dumps({"peak_mb": round(_peak), "params": dict(sorted(_params.values(), key=lambda kv: -kv[1]))}))
+"""
+
+
+def smoke_notebook(path, timeout: int | None = None, *, reply_grace: float = REPLY_GRACE) -> dict:
+    """Run a notebook's ``full`` configuration on a few batches (``BOOK_SMOKE=1``); never write the file.
+
+    Returns the wall time, the kernel's peak resident memory (MB) and the parameter count of every
+    built Keras model the notebook leaves in its namespace, largest first.
+    """
+    import nbformat
+
+    path, nb = _read(path, timeout)
+    nb.cells.append(nbformat.v4.new_code_cell(SMOKE_PROBE))
+    with _environment(BOOK_PROFILE="full", **{BATCH_ENV: "1", SMOKE_ENV: "1", FRAMES_ENV: "2"}):
+        wall = _run(nb, path, "full", timeout or CELL_TIMEOUT["ci"], reply_grace)
+    probe = "".join(o.get("text", "") for o in nb.cells[-1].outputs if o.get("output_type") == "stream")
+    return {"notebook": path.stem, "seconds": round(wall, 1), **json.loads(probe.strip().splitlines()[-1])}
+
+
+def smoke_table(rows: list[dict]) -> str:
+    """The smoke report as a text table: notebook, seconds, peak MB, largest model and its parameters."""
+    lines = [f"{'notebook':28} {'seconds':>8} {'peak MB':>8}  largest model (parameters)"]
+    for row in rows:
+        name, count = next(iter(row["params"].items()), ("-", 0))
+        lines.append(f"{row['notebook']:28} {row['seconds']:8.1f} {row['peak_mb']:8d}  {name} ({count:,})")
+    return "\n".join(lines)
+
+
+def _smoke_all(notebooks, jobs: int, timeout, reply_grace) -> list[dict]:
+    """Smoke-run notebooks, ``jobs`` at a time, each in its own process (its own peak memory).
+
+    Every notebook runs even when one fails; the failures are raised together at the end.
+    """
+    import subprocess
+    import tempfile
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(nb):
+        with tempfile.NamedTemporaryFile(suffix=".json") as report:
+            cmd = [sys.executable, "-m", "book_utils.execute", "--smoke", "--jobs", "1", "--report", report.name,
+                   "--reply-grace", str(reply_grace), *(["--timeout", str(timeout)] if timeout else []), nb]
+            done = subprocess.run(cmd, capture_output=True, text=True)
+            print(done.stdout.strip() or done.stderr.strip(), flush=True)
+            return json.loads(Path(report.name).read_text())[0] if done.returncode == 0 else done.stderr.strip()
+
+    with ThreadPoolExecutor(jobs) as pool:
+        outcomes = list(pool.map(one, notebooks))
+    failed = [o for o in outcomes if isinstance(o, str)]
+    if failed:
+        raise ExecutionFailed(f"{len(failed)} of {len(outcomes)} notebooks failed:\n" + "\n".join(failed))
+    return outcomes
 
 
 def _write_atomically(nb, path: Path) -> None:
@@ -363,6 +457,11 @@ def main(argv=None) -> int:
                                "took over half its budget)")
     parser.add_argument("--reply-grace", type=float, default=REPLY_GRACE,
                         help="seconds to wait for a cell's reply once the kernel is idle before failing")
+    parser.add_argument("--smoke", action="store_true",
+                        help="run the full profile on a few batches (BOOK_SMOKE=1) without writing the notebooks; "
+                             "print seconds, peak memory and model sizes per notebook")
+    parser.add_argument("--jobs", type=int, default=2, help="with --smoke: notebooks run at the same time")
+    parser.add_argument("--report", help="with --smoke: also write the table as JSON to this file")
     parser.add_argument("--shorten-paths-only", action="store_true",
                         help="do not execute: only shorten machine paths in the stored outputs (tracebacks included)")
     args = parser.parse_args(argv)
@@ -370,6 +469,8 @@ def main(argv=None) -> int:
         for nb in args.notebooks:
             print(f"{nb}: {rewrite_paths(nb)} outputs shortened", flush=True)
         return 0
+    if args.smoke:
+        return _smoke_main(args)
     for nb in args.notebooks:
         try:
             stamp = execute_notebook(nb, args.profile, args.timeout, reply_grace=args.reply_grace)
@@ -378,6 +479,26 @@ def main(argv=None) -> int:
             return 1
         print(f"{nb}: {stamp['wall_time_s']:.1f}s (profile={args.profile}, {len(stamp['results'])} results)",
               flush=True)
+    return 0
+
+
+def _smoke_main(args) -> int:
+    try:
+        if args.jobs > 1 and len(args.notebooks) > 1:
+            rows = _smoke_all(args.notebooks, args.jobs, args.timeout, args.reply_grace)
+        else:
+            rows = []
+            for nb in args.notebooks:
+                rows.append(smoke_notebook(nb, args.timeout, reply_grace=args.reply_grace))
+                print(f"{nb}: {rows[-1]['seconds']:.1f}s, peak {rows[-1]['peak_mb']} MB (smoke, profile=full)",
+                      flush=True)
+    except ExecutionFailed as err:
+        print(f"error (smoke, full profile): {err}", file=sys.stderr, flush=True)
+        return 1
+    if args.report:
+        Path(args.report).write_text(json.dumps(rows, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    if len(rows) > 1:
+        print(smoke_table(rows), flush=True)
     return 0
 
 

@@ -122,6 +122,29 @@ def test_stamp_is_the_kernels_environment(tmp_path):
     assert env["profile"] == "ci" and env["seed"] == 3 and env["device"] == stamp["device"]
 
 
+def test_smoke_runs_the_full_profile_without_writing(tmp_path, capsys):
+    path = _notebook(tmp_path, "import book_utils as bu, keras\n"
+                               "cfg = bu.profile_config(ci={}, book=dict(epochs=9, train_size=5000, min_acc=0.9))",
+                     "assert bu.get_profile() == 'full' and cfg.epochs == 1 and cfg.train_size == 256",
+                     "net = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4)])\n"
+                     "nets = {'small': keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])}")
+    before = path.read_bytes()
+    assert execute.main(["--smoke", "--jobs", "1", "--report", str(tmp_path / "r.json"), str(path)]) == 0
+    assert path.read_bytes() == before
+    [row] = json.loads((tmp_path / "r.json").read_text())
+    assert row["params"] == {"net": 16, "nets['small']": 3} and row["peak_mb"] > 50 and row["seconds"] > 0
+    assert "peak" in capsys.readouterr().out
+    assert "net (16)" in execute.smoke_table([row, row])
+
+
+def test_smoke_reports_every_failing_notebook(tmp_path):
+    for name, source in (("a", "raise ValueError('first')"), ("b", "x = 1"), ("c", "raise KeyError('third')")):
+        (tmp_path / name).mkdir()
+        nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)]), tmp_path / name / "nb.ipynb")
+    with pytest.raises(execute.ExecutionFailed, match=r"(?s)2 of 3 notebooks failed.*first.*third"):
+        execute._smoke_all([str(tmp_path / n / "nb.ipynb") for n in "abc"], 2, 60, 30)
+
+
 @pytest.mark.parametrize("url", ["", "https://example.org/owner/tfbook"])
 def test_bootstrap_first_cell(url):
     src = "import book_utils as bu\nbu.setup(seed=1)\nimport numpy as np"
