@@ -100,12 +100,11 @@ def setup(seed: int = 42, *, precision: int = 4, quiet: bool = False) -> None:
         "device": device_name,
         "profile": profile,
         "seed": int(seed),
-        "smoke": is_smoke(),
     })
     if not quiet:
         print(
             f"TensorFlow {info['tensorflow']} · Keras {info['keras']} · 设备 {device_name}"
-            f" · profile={profile}{' · smoke' if info['smoke'] else ''} · seed={seed}"
+            f" · profile={profile}{' · smoke' if is_smoke() else ''} · seed={seed}"
         )
     _display({ENV_MIME: json.dumps(info)})
 
