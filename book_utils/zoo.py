@@ -48,11 +48,16 @@ def find_pretrained_weights(model: str = "resnet50", *, include_top: bool = Fals
 
 
 def count_params(model) -> dict:
-    """``{'trainable': n, 'non_trainable': m, 'total': n + m}`` counted from the model's variables."""
+    """``{'trainable': n, 'non_trainable': m, 'total': n + m}`` of a built Keras layer or model.
+
+    Freezing a layer moves its parameters from n to m.
+    """
     import numpy as np
 
     if not hasattr(model, "trainable_weights") or not hasattr(model, "non_trainable_weights"):
         raise TypeError(f"count_params expects a built Keras layer or model, got {type(model).__name__}")
+    if not getattr(model, "built", False):
+        raise ValueError("the model is not built yet; call it on a batch or model.build(input_shape) first")
     trainable = int(sum(np.prod(v.shape) for v in model.trainable_weights))
     frozen = int(sum(np.prod(v.shape) for v in model.non_trainable_weights))
     return {"trainable": trainable, "non_trainable": frozen, "total": trainable + frozen}

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from book_utils import zoo
 from book_utils.models import cnn
 from book_utils.widgets import cnn_demo
 
@@ -14,15 +15,15 @@ def test_lenet5_shapes_and_params():
     assert m(tf.zeros((2, 28, 28, 1))).shape == (2, 10)
     bn = cnn.lenet5(batch_norm=True, bn_dense=True)
     bn.build((4, 28, 28, 1))
-    assert cnn.count_params(bn) == 60_074 + 2 * (6 + 16 + 120 + 84)
+    assert zoo.count_params(bn)["trainable"] == 60_074 + 2 * (6 + 16 + 120 + 84)
 
 
 def test_vgg13_textbook_sizes():
     conv, fc = cnn.vgg13_conv(), cnn.vgg13_fc()
     conv.build((4, 32, 32, 3))
     fc.build((4, 512))
-    assert cnn.count_params(conv) == 9_404_992
-    assert cnn.count_params(fc) == 165_514
+    assert zoo.count_params(conv)["trainable"] == 9_404_992
+    assert zoo.count_params(fc)["trainable"] == 165_514
     narrow = cnn.vgg13(width=0.125)
     assert narrow(tf.zeros((2, 32, 32, 3))).shape == (2, 10)
 
@@ -34,7 +35,7 @@ def test_resnet_blocks_and_params():
     assert r(tf.zeros((2, 32, 32, 3)), training=False).shape == (2, 10)
     half = cnn.resnet18(width=0.5)
     half(tf.zeros((1, 32, 32, 3)))
-    assert cnn.count_params(half) == 2_799_114
+    assert zoo.count_params(half)["trainable"] == 2_799_114
 
 
 def test_dense_block_channels():
@@ -54,7 +55,7 @@ def test_bad_inputs():
     with pytest.raises(ValueError, match="bn_dense"):
         cnn.lenet5(bn_dense=True)
     with pytest.raises(ValueError, match="not built"):
-        cnn.count_params(cnn.lenet5())
+        zoo.count_params(cnn.lenet5())
 
 
 def test_flops_positive():
@@ -100,10 +101,10 @@ def test_vgg13_batch_norm_variant():
         assert m(tf.zeros((2, 32, 32, 3)), training=False).shape == (2, 10)
     channels = [cnn.scaled(f, 0.125) for f in cnn.VGG13_FILTERS for _ in range(2)]
     # each of the 10 convolutions gets a BN layer with gamma and beta per channel
-    assert cnn.count_params(bn) - cnn.count_params(plain) == 2 * sum(channels)
+    assert zoo.count_params(bn)["trainable"] - zoo.count_params(plain)["trainable"] == 2 * sum(channels)
     conv = cnn.vgg13_conv(batch_norm=True)
     conv.build((4, 32, 32, 3))
-    assert cnn.count_params(conv) == 9_404_992 + 2 * sum(cnn.scaled(f, 1) * 2 for f in cnn.VGG13_FILTERS)
+    assert zoo.count_params(conv)["trainable"] == 9_404_992 + 2 * sum(cnn.scaled(f, 1) * 2 for f in cnn.VGG13_FILTERS)
 
 
 def test_matmul_peak_dtypes():

@@ -3,6 +3,7 @@ import keras
 import numpy as np
 import pytest
 
+from book_utils import zoo
 from book_utils.models import cnn, transfer
 
 
@@ -74,10 +75,10 @@ def test_build_transfer_model_freeze_and_shapes():
     backbone = tiny_backbone()
     model = transfer.build_transfer_model(backbone, 5, input_shape=(16, 16, 3), freeze=True)
     assert model.output_shape == (None, 5)
-    counts = transfer.trainable_summary(model)
+    counts = zoo.count_params(model)
     assert counts["trainable"] == 4 * 5 + 5  # only the new Dense(5) head
     backbone.trainable = True
-    assert transfer.trainable_summary(model)["trainable"] == 4 * 5 + 5 + 3 * 3 * 3 * 4 + 4
+    assert zoo.count_params(model)["trainable"] == 4 * 5 + 5 + 3 * 3 * 3 * 4 + 4
 
 
 def test_resnet_backbone_shares_weights():

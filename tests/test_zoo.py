@@ -41,5 +41,7 @@ def test_count_params_and_set_trainable():
     assert zoo.count_params(backbone)["trainable"] == 21
     with pytest.raises(TypeError, match="Keras layer"):
         zoo.count_params("model")
+    with pytest.raises(ValueError, match="not built"):
+        zoo.count_params(keras.Sequential([keras.layers.Dense(2)]))
     with pytest.raises(TypeError, match="Keras layer"):
         zoo.set_trainable(object(), trainable=True)

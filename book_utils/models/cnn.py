@@ -219,15 +219,6 @@ def dense_block(input_shape, num_layers: int = 3, growth_rate: int = 32, width: 
     return keras.Model(inputs, outputs, name="dense_block")
 
 
-def count_params(model) -> int:
-    """Number of trainable parameters of a built model."""
-    import numpy as np
-
-    if not getattr(model, "built", False):
-        raise ValueError("the model is not built yet; call it on a batch or model.build(input_shape) first")
-    return int(sum(np.prod(v.shape) for v in model.trainable_weights))
-
-
 def forward_flops(model, input_shape) -> int:
     """Floating-point operations of one inference forward pass for a batch of ``input_shape``.
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import keras
 from keras import layers
 
+from book_utils import zoo
 from book_utils.checks import check_int, check_shape
 
 # name -> (weight file name that Keras caches, keras.applications constructor name)
@@ -34,8 +35,6 @@ def weight_search_dirs() -> list[Path]:
     ``$KERAS_HOME/models`` (default ``~/.keras/models``, the sibling of
     ``book_utils.data.keras_cache_dir()``).
     """
-    from book_utils import zoo
-
     return zoo.weight_search_dirs()
 
 
@@ -148,14 +147,6 @@ def build_transfer_model(backbone, num_classes: int, *, input_shape, freeze: boo
     return keras.Model(inputs, outputs, name=name)
 
 
-def trainable_summary(model) -> dict:
-    """``{'trainable': n, 'non_trainable': m}`` parameter counts (a frozen backbone moves n → m)."""
-    from book_utils import zoo
-
-    counts = zoo.count_params(model)
-    return {"trainable": counts["trainable"], "non_trainable": counts["non_trainable"]}
-
-
 def densenet_block_of(layer_name: str) -> int:
     """Which part of a ``keras.applications`` DenseNet a layer belongs to: 0 = stem, 1–4 = dense block.
 
@@ -181,8 +172,9 @@ def densenet_block_of(layer_name: str) -> int:
 def unfreeze_last_blocks(backbone, k: int) -> dict:
     """Freeze a DenseNet ``backbone`` except its last ``k`` dense blocks (``k`` in 0–4; 4 = all but the stem).
 
-    Returns :func:`trainable_summary` of the backbone after the change. Only the ``trainable`` flags
-    change — no training happens — so a widget can show the parameter split of every choice.
+    Returns :func:`book_utils.zoo.count_params` of the backbone after the change. Only the
+    ``trainable`` flags change — no training happens — so a widget can show the parameter split of
+    every choice.
     """
     check_int("k (number of last dense blocks to unfreeze)", k, 0, 4)
     if not isinstance(backbone, keras.Model):
@@ -191,4 +183,4 @@ def unfreeze_last_blocks(backbone, k: int) -> dict:
     backbone.trainable = True
     for layer, block in zip(backbone.layers, blocks):
         layer.trainable = block > 4 - k
-    return trainable_summary(backbone)
+    return zoo.count_params(backbone)

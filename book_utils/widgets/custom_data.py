@@ -214,7 +214,7 @@ def freeze_depth_table(backbone) -> list[dict]:
 
 
 def freeze_depth_readout(summary: dict) -> str:
-    """HTML bar and numbers of trainable vs non-trainable parameters (a ``trainable_summary`` dict)."""
+    """HTML bar and numbers of trainable vs non-trainable parameters (a :func:`book_utils.zoo.count_params` dict)."""
     total = summary["trainable"] + summary["non_trainable"]
     bar = int(round(40 * summary["trainable"] / total))
     return (f"<code>{'█' * bar}{'░' * (40 - bar)}</code><br>"
