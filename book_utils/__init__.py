@@ -59,8 +59,9 @@ from .training import Timer  # noqa: E402
 __version__ = "0.1.0"
 
 #: optional modules loaded on first use (``bu.serving`` pulls in FastAPI/uvicorn, ``bu.tensorboard``
-#: the event-file reader, ``bu.zoo`` the weight registry), so ``import book_utils`` stays light
-_LAZY_MODULES = ("serving", "tensorboard", "zoo")
+#: the event-file reader, ``bu.zoo`` the weight registry, ``bu.distribute`` the strategies), so
+#: ``import book_utils`` stays light
+_LAZY_MODULES = ("distribute", "serving", "tensorboard", "zoo")
 
 
 def __getattr__(name):
