@@ -1,4 +1,5 @@
-"""Model-zoo helpers: find pretrained ``keras.applications`` weights offline, count parameters.
+"""Model-zoo helpers: the registry of pretrained ``keras.applications`` weight files, found offline;
+parameter counts and freezing.
 
 ``weights='imagenet'`` makes Keras download the file, which fails (slowly) without internet. The
 book therefore looks for the file first and only asks for ImageNet weights when it is on disk.
@@ -8,11 +9,15 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-# File names Keras uses for the ImageNet weights of keras.applications models.
+# File names Keras uses for the ImageNet weights of keras.applications models: (name, include_top) -> file.
 WEIGHT_FILES = {
+    ("densenet121", False): "densenet121_weights_tf_dim_ordering_tf_kernels_notop.h5",
+    ("mobilenet_v2", False): "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5",
     ("resnet50", False): "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5",
     ("resnet50", True): "resnet50_weights_tf_dim_ordering_tf_kernels.h5",
 }
+# The keras.applications constructor of each model name in WEIGHT_FILES.
+CONSTRUCTORS = {"densenet121": "DenseNet121", "mobilenet_v2": "MobileNetV2", "resnet50": "ResNet50"}
 
 
 def weight_search_dirs() -> list[Path]:
@@ -40,8 +45,15 @@ def find_pretrained_weights(model: str = "resnet50", *, include_top: bool = Fals
     if key not in WEIGHT_FILES:
         known = sorted({name for name, _ in WEIGHT_FILES})
         raise ValueError(f"no known weight file for model {model!r}; known models: {known}")
+    return find_weight_file(WEIGHT_FILES[key])
+
+
+def find_weight_file(filename: str) -> Path | None:
+    """Path of ``filename`` in the first of :func:`weight_search_dirs` holding it, else ``None`` (never downloads)."""
+    if not isinstance(filename, str) or not filename.strip() or "/" in filename or "\\" in filename:
+        raise ValueError(f"filename must be a bare file name such as 'x_notop.h5', got {filename!r}")
     for folder in weight_search_dirs():
-        path = folder / WEIGHT_FILES[key]
+        path = folder / filename
         if path.is_file():
             return path
     return None

@@ -28,7 +28,7 @@ def cache(tmp_path, monkeypatch):
 
 
 def test_missing_weights_return_none(cache):
-    assert transfer.find_weight_file(transfer.PRETRAINED["densenet121"][0]) is None
+    assert zoo.find_pretrained_weights("densenet121") is None
     assert transfer.pretrained_backbone("densenet121", input_shape=(32, 32, 3)) is None
 
 
@@ -37,7 +37,7 @@ def test_weight_file_in_cache_is_detected_and_loaded(cache):
     saved.get_layer("conv").kernel.assign(np.full((3, 3, 3, 4), 0.25, np.float32))
     path = cache / "tiny_notop.weights.h5"
     saved.save_weights(str(path))
-    assert transfer.find_weight_file("tiny_notop.weights.h5") == path
+    assert zoo.find_weight_file("tiny_notop.weights.h5") == path
     loaded = transfer.pretrained_backbone("tiny", builder=tiny_backbone, filename="tiny_notop.weights.h5",
                                           input_shape=(16, 16, 3))
     assert loaded is not None
@@ -49,7 +49,7 @@ def test_book_data_dir_mirror_is_searched(tmp_path, monkeypatch):
     monkeypatch.setenv("BOOK_DATA_DIR", str(tmp_path / "mirror"))
     (tmp_path / "mirror" / "models").mkdir(parents=True)
     tiny_backbone().save_weights(str(tmp_path / "mirror" / "models" / "t.weights.h5"))
-    assert transfer.find_weight_file("t.weights.h5") == tmp_path / "mirror" / "models" / "t.weights.h5"
+    assert zoo.find_weight_file("t.weights.h5") == tmp_path / "mirror" / "models" / "t.weights.h5"
 
 
 def test_bad_arguments():
@@ -60,7 +60,7 @@ def test_bad_arguments():
     with pytest.raises(ValueError, match="pooling"):
         transfer.pretrained_backbone("densenet121", pooling="sum")
     with pytest.raises(ValueError, match="bare file name"):
-        transfer.find_weight_file("../x.h5")
+        zoo.find_weight_file("../x.h5")
     with pytest.raises(TypeError, match="ResNet"):
         transfer.resnet_backbone(keras.Sequential())
     with pytest.raises(TypeError):

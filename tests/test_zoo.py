@@ -45,3 +45,10 @@ def test_count_params_and_set_trainable():
         zoo.count_params(keras.Sequential([keras.layers.Dense(2)]))
     with pytest.raises(TypeError, match="Keras layer"):
         zoo.set_trainable(object(), trainable=True)
+
+
+def test_registry_names_a_constructor_and_a_no_top_file_for_every_model():
+    assert set(zoo.CONSTRUCTORS) == {name for name, _ in zoo.WEIGHT_FILES}
+    assert all((name, False) in zoo.WEIGHT_FILES for name in zoo.CONSTRUCTORS)
+    with pytest.raises(ValueError, match="bare file name"):
+        zoo.find_weight_file("../x.h5")

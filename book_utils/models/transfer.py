@@ -3,8 +3,9 @@
 ``keras.applications.DenseNet121(weights='imagenet')`` downloads its weight file, which fails
 without internet. :func:`pretrained_backbone` therefore only builds an ImageNet backbone when the
 no-top weight file is already on disk (the Keras cache ``$KERAS_HOME/models`` or the book's mirror
-``$BOOK_DATA_DIR``) and returns ``None`` otherwise, so a chapter can fall back to a backbone it
-pretrains itself (e.g. a ResNet18 trained on CIFAR-10, wrapped by :func:`resnet_backbone`).
+``$BOOK_DATA_DIR``; file names come from the weight registry :mod:`book_utils.zoo`) and returns
+``None`` otherwise, so a chapter can fall back to a backbone it pretrains itself (e.g. a ResNet18
+trained on CIFAR-10, wrapped by :func:`resnet_backbone`).
 
 :func:`build_transfer_model` puts a fresh classification head on any backbone, frozen or not.
 The backbone is called with ``training=False`` by default, so its BatchNormalization layers keep
@@ -12,66 +13,35 @@ their (pretrained) moving statistics even while the backbone's weights are fine-
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import keras
 from keras import layers
 
 from book_utils import zoo
 from book_utils.checks import check_int, check_shape
 
-# name -> (weight file name that Keras caches, keras.applications constructor name)
-PRETRAINED = {
-    "densenet121": ("densenet121_weights_tf_dim_ordering_tf_kernels_notop.h5", "DenseNet121"),
-    "resnet50": ("resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5", "ResNet50"),
-    "mobilenet_v2": ("mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5", "MobileNetV2"),
-}
-
-
-def weight_search_dirs() -> list[Path]:
-    """Folders searched for weight files, in order (see :func:`book_utils.zoo.weight_search_dirs`).
-
-    ``$BOOK_DATA_DIR/keras/models``, ``$BOOK_DATA_DIR/models``, then the Keras cache
-    ``$KERAS_HOME/models`` (default ``~/.keras/models``, the sibling of
-    ``book_utils.data.keras_cache_dir()``).
-    """
-    return zoo.weight_search_dirs()
-
-
-def find_weight_file(filename: str) -> Path | None:
-    """Path of ``filename`` in the first search folder that holds it, else ``None`` (never downloads)."""
-    if not isinstance(filename, str) or not filename.strip() or "/" in filename or "\\" in filename:
-        raise ValueError(f"filename must be a bare file name such as 'x_notop.h5', got {filename!r}")
-    for folder in weight_search_dirs():
-        path = folder / filename
-        if path.is_file():
-            return path
-    return None
-
 
 def pretrained_backbone(name: str = "densenet121", *, input_shape=(224, 224, 3), pooling: str | None = "max",
                         builder=None, filename: str | None = None):
     """An ImageNet backbone (no top) if its weight file is on disk, else ``None``.
 
-    ``name`` is a key of :data:`PRETRAINED`. ``builder``/``filename`` override the constructor and
-    the file name (used by the tests with a small stand-in backbone); ``builder`` is called like a
-    ``keras.applications`` constructor: ``builder(weights=path, include_top=False, pooling=...,
-    input_shape=...)``.
+    ``name`` is a model of the weight registry :mod:`book_utils.zoo` (``zoo.CONSTRUCTORS``).
+    ``builder``/``filename`` override the constructor and the file name (used by the tests with a
+    small stand-in backbone); ``builder`` is called like a ``keras.applications`` constructor:
+    ``builder(weights=path, include_top=False, pooling=..., input_shape=...)``.
     """
     if not isinstance(name, str):
         raise TypeError(f"name must be a string such as 'densenet121', got {type(name).__name__}")
     key = name.lower()
-    if key not in PRETRAINED and (builder is None or filename is None):
-        raise ValueError(f"unknown backbone {name!r}; known: {sorted(PRETRAINED)} "
+    if key not in zoo.CONSTRUCTORS and (builder is None or filename is None):
+        raise ValueError(f"unknown backbone {name!r}; known: {sorted(zoo.CONSTRUCTORS)} "
                          "(or pass both builder= and filename=)")
     if pooling not in (None, "avg", "max"):
         raise ValueError(f"pooling must be None, 'avg' or 'max', got {pooling!r}")
     shape = check_shape("input_shape", input_shape, 3, accepted="(height, width, channels) with positive ints")
-    default_file, ctor = PRETRAINED.get(key, (None, None))
-    path = find_weight_file(filename or default_file)
+    path = zoo.find_weight_file(filename) if filename else zoo.find_pretrained_weights(key)
     if path is None:
         return None
-    build = builder or getattr(keras.applications, ctor)
+    build = builder or getattr(keras.applications, zoo.CONSTRUCTORS[key])
     return build(weights=str(path), include_top=False, pooling=pooling, input_shape=shape)
 
 
