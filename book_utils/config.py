@@ -19,8 +19,10 @@ SMOKE_ENV = "BOOK_SMOKE"  # 1: the full profile's models and code paths on a few
 
 #: what smoke mode does to a configuration, by key: loop lengths are capped (a key ending in ``_epochs``
 #: or ``_steps`` counts as ``epochs``/``steps``), dataset sizes become two batches, thresholds named
-#: ``min_…`` become 0 and the claims below take the value that asserts nothing a few steps cannot show
-SMOKE_LOOPS = {"epochs": 1, "steps": 4, "episodes": 2, "warmup": 16, "patience": 1, "eval_every": 2, "seeds": 1}
+#: ``min_…``/``max_…`` become -inf/+inf and the claims below take the value that asserts nothing a few
+#: steps cannot show
+SMOKE_LOOPS = {"epochs": 1, "steps": 4, "episodes": 2, "warmup": 16, "patience": 1, "eval_every": 2, "seeds": 1,
+               "number": 1, "repeat": 1}
 SMOKE_SIZES = ("train_size", "val_size", "test_size", "n", "cifar_train", "train_limit")
 SMOKE_CLAIMS = {"factor": 0, "beats_mse": False, "w_falls": False, "fully_trained": False, "judge_on_train": True}
 
@@ -50,8 +52,8 @@ def smoke_config(cfg: dict) -> dict:
             smoke[key] = min(value, SMOKE_LOOPS[loop])
         elif key in SMOKE_SIZES:
             smoke[key] = 2 * batch if value is None else min(value, 2 * batch)
-        elif key.startswith("min_"):
-            smoke[key] = 0
+        elif key.startswith(("min_", "max_")):
+            smoke[key] = float("-inf") if key.startswith("min_") else float("inf")
         elif key in SMOKE_CLAIMS:
             smoke[key] = SMOKE_CLAIMS[key]
     return smoke

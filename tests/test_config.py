@@ -31,10 +31,11 @@ def test_smoke_keeps_the_full_models_and_runs_a_few_batches(profile, monkeypatch
     monkeypatch.setenv("BOOK_SMOKE", "1")
     cfg = bu.profile_config(
         ci={}, book=dict(width=0.25, batch_size=256, epochs=8, ae_epochs=20, wgan_steps=400, episodes=600,
-                         train_size=50000, test_size=None, min_acc=0.65, w_falls=True, size=40),
+                         train_size=50000, test_size=None, min_acc=0.65, max_mae=3.0, w_falls=True, size=40),
         full=dict(width=1.0, batch_size=512, epochs=50, size=224))
     assert cfg == dict(width=1.0, batch_size=512, epochs=1, ae_epochs=1, wgan_steps=4, episodes=2,
-                       train_size=1024, test_size=1024, min_acc=0, w_falls=False, size=224)
+                       train_size=1024, test_size=1024, min_acc=float("-inf"), max_mae=float("inf"),
+                       w_falls=False, size=224)
     assert capsys.readouterr().out.startswith("⚙ 配置（profile=full · smoke）: width=1.0")
     assert config.smoke_config(dict(epochs=0, steps=2, batch=10, n=5)) == dict(epochs=0, steps=2, batch=10, n=5)
     monkeypatch.setenv("BOOK_SMOKE", "0")
