@@ -59,7 +59,7 @@ def test_timing_window():
 
 
 def test_timing_sweep():
-    res = intro.timing_sweep("square", (0, 3), ["CPU"], number=2)
+    res = intro.timing_sweep("square", (0, 3), ["CPU"], number=2, repeat=1)
     assert res["n"] == [1, 2, 4, 8] and len(res["CPU"]) == 4 and min(res["CPU"]) > 0
     with pytest.raises(ValueError, match="log2_range"):
         intro.timing_sweep("vector", (5, 2))

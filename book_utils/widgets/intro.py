@@ -62,8 +62,9 @@ def autograd_explorer():
         "c": ("c", [-3.0, 0.0, 3.0], 3.0), "w": ("w", [-6.0, -4.0, -2.0, -1.0, 0.0, 1.0, 2.0, 4.0, 6.0], 4.0)})
 
 
-def timing_sweep(shape: str = "vector", log2_range=(0, 12), devices=("CPU",), number: int = 10) -> dict:
-    """Milliseconds for ``number`` matmuls at n = 2^k for k in the inclusive range, per device."""
+def timing_sweep(shape: str = "vector", log2_range=(0, 12), devices=("CPU",), number: int = 10,
+                 repeat: int = 3) -> dict:
+    """Milliseconds for ``number`` matmuls (fastest of ``repeat`` rounds) at n = 2^k for k in the range, per device."""
     lo, hi = log2_range
     if not (isinstance(lo, int) and isinstance(hi, int) and 0 <= lo <= hi <= 26):
         raise ValueError(f"log2_range must be integers 0 ≤ low ≤ high ≤ 26, got {log2_range!r}")
@@ -72,7 +73,8 @@ def timing_sweep(shape: str = "vector", log2_range=(0, 12), devices=("CPU",), nu
     for dev in devices:
         if dev not in ("CPU", "GPU"):
             raise ValueError(f"devices may contain 'CPU' and 'GPU', got {dev!r}")
-        result[dev] = [1000 * device.time_matmul(n, f"/{dev}:0", shape=shape, number=number) for n in sizes]
+        result[dev] = [1000 * device.time_matmul(n, f"/{dev}:0", shape=shape, number=number, repeat=repeat)
+                       for n in sizes]
     return result
 
 
