@@ -531,7 +531,6 @@ def load_fashion_mnist():
     return _real_or_standin("Fashion-MNIST", real, lambda: _standin_images(60000, 10000, (28, 28), seed=2))
 
 
-FASHION_MNIST_CLASSES = ["T恤", "裤子", "套衫", "连衣裙", "外套", "凉鞋", "衬衫", "运动鞋", "包", "短靴"]
 CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 
 
