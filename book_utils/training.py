@@ -5,6 +5,7 @@ import sys
 import time
 
 from book_utils.checks import check_choice, check_int
+from book_utils.progress import Progress, live
 
 
 class Timer:
@@ -46,6 +47,7 @@ def _check_dataset(name, data):
 
 
 _NONFINITE = ("raise", "warn", "ignore")
+CHUNK_SECONDS = 2.0  # with live progress, a compiled epoch returns to Python about this often
 
 
 def _nonfinite_flags(x, y, loss_value):
@@ -62,15 +64,18 @@ def _graph_loop(body, start: tuple):
     ``start`` values; returns the final state. Datasets of known length are read with ``next()`` in a
     ``tf.range`` loop (1.2-2x faster than ``for x, y in dataset``, which TF turns into a tf.data scan
     that runs the step as a dataset function; benchmarks/README.md); others use the dataset loop.
-    ``.known`` is the compiled known-length pass (one graph for every length)."""
+    ``.known`` is the compiled known-length pass (one graph for every length).
+
+    ``run(dataset, on_chunk)`` with a callback reads a known-length dataset in chunks of about
+    ``CHUNK_SECONDS`` each and calls ``on_chunk(batches_done, batches)`` after every chunk (live progress);
+    the state is carried from chunk to chunk, so the result is the same as one pass."""
     import tensorflow as tf
 
     def initial():
         return tuple(tf.constant(v, tf.int64) for v in start)
 
     @tf.function
-    def known(iterator, n):
-        state = initial()
+    def known(iterator, n, state):
         for _ in tf.range(n):
             x, y = next(iterator)
             state = body(x, y, state)
@@ -83,9 +88,20 @@ def _graph_loop(body, start: tuple):
             state = body(x, y, state)
         return state
 
-    def run(dataset):
+    def run(dataset, on_chunk=None):
         n = int(dataset.cardinality())
-        return known(iter(dataset), tf.constant(n, tf.int64)) if n > 0 else any_length(dataset)
+        if n <= 0:
+            return any_length(dataset)
+        iterator, state, done, chunk = iter(dataset), initial(), 0, n if on_chunk is None else 1
+        while done < n:
+            k = min(chunk, n - done)
+            with Timer() as t:
+                state = known(iterator, tf.constant(k, tf.int64), state)
+            done += k
+            if on_chunk is not None:
+                on_chunk(done, n)
+                chunk = max(1, round(chunk * CHUNK_SECONDS / max(t.seconds, 1e-3)))
+        return state
 
     run.known, run.any_length = known, any_length
     return run
@@ -163,6 +179,8 @@ def fit(model, train_data, *, loss, optimizer, epochs: int, validation_data=None
 
     Returns a history dict: ``loss``, each metric, their ``val_`` twins when validation data is
     given, and ``time`` (seconds per epoch). ``verbose=1`` prints one line per epoch; ``0`` is silent.
+    In an interactive notebook a live progress line (``progress.Progress``) also shows the batches done
+    and the running loss every ~2 s; batch runs (``BOOK_BATCH=1``) keep the one compiled call per epoch.
 
     Every batch is checked inside the compiled epoch: NaN/inf in its float inputs or labels, or a
     non-finite loss, stops training after that epoch with a ``FloatingPointError`` naming the epoch
@@ -196,6 +214,8 @@ def fit(model, train_data, *, loss, optimizer, epochs: int, validation_data=None
     evaluator = _evaluator(model, loss, metrics) if validation_data is not None else None
 
     train_epoch = _graph_loop(_checked_batch(train_step), (0, -1, -1))
+    n_batches = int(train_data.cardinality())  # -1/-2: unknown length, read in one pass without progress
+    progress = Progress(epochs * n_batches, "训练") if live() and n_batches > 0 else None
 
     history: dict[str, list[float]] = {"loss": [], **{k: [] for k in metrics}}
     if validation_data is not None:
@@ -204,8 +224,10 @@ def fit(model, train_data, *, loss, optimizer, epochs: int, validation_data=None
     for epoch in range(1, epochs + 1):
         for m in (mean_loss, *metrics.values()):
             m.reset_state()
+        on_chunk = None if progress is None else (  # the running mean loss of this epoch, every ~2 s
+            lambda done, n, epoch=epoch: progress.update((epoch - 1) * n + done, loss=float(mean_loss.result())))
         with Timer() as t:
-            batches, bad_input, bad_loss = (int(v) for v in train_epoch(train_data))
+            batches, bad_input, bad_loss = (int(v) for v in train_epoch(train_data, on_chunk))
         if batches == 0:
             raise ValueError("train_data yielded no batches (an empty dataset); nothing to train on")
         if (bad_input >= 0 or bad_loss >= 0) and on_nonfinite != "ignore":

@@ -82,3 +82,26 @@ def test_fit_and_evaluate_share_one_compiled_evaluation():
     assert len(model._book_evaluators) == 2
     with pytest.raises(TypeError, match="tf.data.Dataset"):
         training.evaluate(model, [(x, y)], loss="mse")
+
+
+def test_live_progress_reads_an_epoch_in_chunks_with_the_same_result(monkeypatch):
+    rng = np.random.default_rng(1)
+    x, y = rng.normal(size=(160, 4)).astype("float32"), rng.integers(0, 2, (160, 1)).astype("float32")
+    data = tf.data.Dataset.from_tensor_slices((x, y)).batch(16)
+
+    def train(live):
+        keras.utils.set_random_seed(3)
+        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="relu"), keras.layers.Dense(1)])
+        monkeypatch.setattr(training, "live", lambda: live)
+        monkeypatch.setattr(training, "CHUNK_SECONDS", 0.0)   # one batch per compiled call
+        calls = []
+        monkeypatch.setattr(training.Progress, "update", lambda self, done, **m: calls.append((done, m["loss"])))
+        hist = training.fit(model, data, loss="mse", optimizer="sgd", epochs=2, verbose=0)
+        return hist, [w.numpy() for w in model.weights], calls
+
+    hist_batch, weights_batch, calls_batch = train(False)
+    hist_live, weights_live, calls_live = train(True)
+    assert calls_batch == [] and [done for done, _ in calls_live] == list(range(1, 21))
+    assert np.isclose(calls_live[9][1], hist_live["loss"][0]) and np.isclose(calls_live[-1][1], hist_live["loss"][1])
+    assert hist_live["loss"] == hist_batch["loss"]
+    assert all(np.array_equal(a, b) for a, b in zip(weights_live, weights_batch))
