@@ -25,7 +25,7 @@ import sys
 import time
 from pathlib import Path
 
-from .checks import check_choice
+from .checks import check_choice, check_number
 from .config import ENV_MIME, PROFILES, RESULT_MIME, SMOKE_ENV
 from .progress import BATCH_ENV
 from .widgets._fallback import FRAMES_ENV
@@ -305,8 +305,8 @@ def _read(path, timeout):
     path = Path(path)
     if path.suffix != ".ipynb" or not path.is_file():
         raise FileNotFoundError(f"{path} is not a notebook file")
-    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0):
-        raise ValueError(f"timeout must be a positive number of seconds or None, got {timeout!r}")
+    if timeout is not None:
+        check_number("timeout", timeout, 1, accepted="a positive number of seconds (at least 1) or None")
     return path, nbformat.read(path, as_version=4)
 
 

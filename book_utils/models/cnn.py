@@ -11,15 +11,11 @@ import numbers
 import keras
 from keras import layers
 
-from book_utils.checks import check_int
+from book_utils.checks import check_int, check_number
 
 
 def _check_width(width) -> float:
-    if isinstance(width, bool) or not isinstance(width, numbers.Real):
-        raise TypeError(f"width must be a number such as 1.0 or 0.25, got {type(width).__name__}")
-    if not 0 < float(width) <= 4:
-        raise ValueError(f"width must be in (0, 4], got {width!r}; 1.0 is the textbook's size")
-    return float(width)
+    return check_number("width", width, 0.01, 4, accepted="a number in [0.01, 4] (1.0 is the textbook's size)")
 
 
 def scaled(channels: int, width: float) -> int:
@@ -113,8 +109,7 @@ class BasicBlock(layers.Layer):
 
     def __init__(self, filters: int, stride: int = 1, **kwargs):
         super().__init__(**kwargs)
-        if isinstance(filters, bool) or not isinstance(filters, numbers.Integral) or filters < 1:
-            raise ValueError(f"filters must be a positive integer, got {filters!r}")
+        check_int("filters", filters)
         if stride not in (1, 2):
             raise ValueError(f"stride must be 1 or 2, got {stride!r}")
         self.filters, self.stride = int(filters), int(stride)
@@ -203,8 +198,7 @@ def dense_block(input_shape, num_layers: int = 3, growth_rate: int = 32, width: 
 
     The output has ``c_in + num_layers * growth_rate`` channels.
     """
-    if isinstance(num_layers, bool) or not isinstance(num_layers, numbers.Integral) or num_layers < 1:
-        raise ValueError(f"num_layers must be a positive integer, got {num_layers!r}")
+    check_int("num_layers", num_layers)
     if len(tuple(input_shape)) != 3:
         raise ValueError(f"input_shape must be (height, width, channels), got {input_shape!r}")
     k = scaled(growth_rate, width)

@@ -2,22 +2,19 @@
 discounted returns, the seeded greedy evaluation, episode recording and the acting interface."""
 from __future__ import annotations
 
-import numbers
-
 import gymnasium as gym
 import keras
 import numpy as np
 
 from book_utils.checks import check_int as _check_int
+from book_utils.checks import check_number
 from book_utils.tensors import softmax
 
 ENV_ID = "CartPole-v1"
 
 
 def _check_prob(name, value, low=0.0, high=1.0):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not low <= value <= high:
-        raise ValueError(f"{name} must be a number in [{low}, {high}], got {value!r}")
-    return float(value)
+    return check_number(name, value, low, high)
 
 
 def make_env(name: str = ENV_ID, *, render_mode: str | None = None):

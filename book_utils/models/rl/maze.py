@@ -1,11 +1,10 @@
 """The textbook's 3×4 grid maze: its rules (``maze_step``) and value iteration on it."""
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
 from book_utils.checks import check_int as _check_int
+from book_utils.checks import check_number
 
 from .common import _check_prob
 
@@ -29,11 +28,7 @@ def _maze_rewards(rewards):
         raise ValueError(f"rewards accepts the keys step, goal, trap; got unknown key(s) {sorted(unknown)}")
     out = dict(MAZE_REWARDS)
     for key, value in rewards.items():
-        if isinstance(value, bool) or not isinstance(value, numbers.Real):
-            raise TypeError(f"rewards[{key!r}] must be a number, got {type(value).__name__}")
-        if not np.isfinite(value):
-            raise ValueError(f"rewards[{key!r}] must be a finite number, got {value!r}")
-        out[key] = float(value)
+        out[key] = check_number(f"rewards[{key!r}]", value)
     return out
 
 
