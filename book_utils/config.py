@@ -6,7 +6,9 @@ import numbers
 import os
 import random
 
+import keras
 import numpy as np
+import tensorflow as tf
 
 from .checks import check_int  # also re-exported: ``from book_utils.config import check_int`` keeps working
 
@@ -63,9 +65,6 @@ def set_seed(seed: int) -> None:
     """Seed Python, NumPy, TensorFlow and Keras in one call."""
     # an int also for NumPy integers: random.seed accepts only Python ints
     seed = check_int("seed", seed, 0, 2**32 - 1, accepted="a non-negative integer below 2**32 (NumPy's seed range)")
-    import keras
-    import tensorflow as tf
-
     random.seed(seed)
     np.random.seed(seed)
     tf.random.set_seed(seed)
@@ -83,9 +82,6 @@ def setup(seed: int = 42, *, precision: int = 4, quiet: bool = False) -> None:
     """
     check_int("precision", precision, 0, 16)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    import keras
-    import tensorflow as tf
-
     from . import device, plotting
 
     profile = get_profile()

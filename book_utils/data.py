@@ -21,7 +21,9 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+import keras
 import numpy as np
+import tensorflow as tf
 
 from .checks import check_choice, check_int, check_shape
 from .config import get_profile
@@ -699,8 +701,6 @@ def load_image_folder(path, *, image_size=(64, 64), batch_size: int = 32, color_
     Thin, validated wrapper of ``keras.utils.image_dataset_from_directory``; the class names are
     in ``dataset.class_names``.
     """
-    import keras
-
     path = Path(path)
     if not path.is_dir():
         raise DatasetUnavailable(f"image folder {path} does not exist; expected one sub-folder per class")
@@ -720,8 +720,6 @@ def load_image_folder(path, *, image_size=(64, 64), batch_size: int = 32, color_
 def make_dataset(x, y=None, *, batch_size: int = 128, shuffle: bool = False, seed: int = 0, map_fn=None,
                  repeat: bool = False, drop_remainder: bool = False):
     """``tf.data`` pipeline from in-memory arrays: (shuffle) → map → batch → cache → prefetch."""
-    import tensorflow as tf
-
     _check_positive_int("batch_size", batch_size, allow_none=False)
     if isinstance(x, (str, bytes)) or not hasattr(x, "__len__"):
         raise TypeError(f"x must be an array of samples (e.g. a NumPy array), got {type(x).__name__}")

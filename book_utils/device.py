@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import os
 
+import keras
+import tensorflow as tf
+
 from book_utils.checks import check_int
 
 _CONFIGURED: str | None = None
@@ -10,8 +13,6 @@ _CONFIGURED: str | None = None
 
 def list_gpus() -> list:
     """Physical GPUs TensorFlow can see (empty list on CPU-only machines)."""
-    import tensorflow as tf
-
     return tf.config.list_physical_devices("GPU")
 
 
@@ -26,8 +27,6 @@ def configure() -> str:
     so a late call that fails with RuntimeError is reported, not raised.
     """
     global _CONFIGURED
-    import tensorflow as tf
-
     gpus = list_gpus()
     for gpu in gpus:
         try:
@@ -35,8 +34,6 @@ def configure() -> str:
         except RuntimeError as err:  # devices already initialised
             print(f"注意: 无法为 {gpu.name} 开启显存按需增长（{err}）")
     if os.environ.get("BOOK_MIXED_PRECISION", "0") == "1":
-        import keras
-
         keras.mixed_precision.set_global_policy("mixed_float16")
     label = f"GPU×{len(gpus)}" if gpus else "CPU"
     if os.environ.get("BOOK_MIXED_PRECISION", "0") == "1":
@@ -47,9 +44,6 @@ def configure() -> str:
 
 def describe() -> dict:
     """Facts for the environment check of chapter 1."""
-    import keras
-    import tensorflow as tf
-
     return {
         "tensorflow": tf.__version__,
         "keras": keras.__version__,
@@ -76,8 +70,6 @@ def time_matmul(n: int, device: str = "/CPU:0", *, shape: str = "vector", number
     ``"bfloat16"``).
     """
     import timeit
-
-    import tensorflow as tf
 
     check_int("n", n)
     if shape not in MATMUL_SHAPES:
@@ -107,8 +99,6 @@ def bfloat16_is_fast() -> bool:
     That is a CPU with AMX-BF16 or AVX512-BF16 (read from /proc/cpuinfo) or a GPU of compute
     capability 8.0 or newer. Elsewhere bfloat16 is emulated and slower than float32.
     """
-    import tensorflow as tf
-
     for gpu in list_gpus():
         cc = tf.config.experimental.get_device_details(gpu).get("compute_capability", (0, 0))
         return tuple(cc) >= (8, 0)
@@ -128,20 +118,14 @@ class dtype_policy:
     """
 
     def __init__(self, name: str):
-        import keras
-
         self.policy = keras.dtype_policies.get(name)  # raises ValueError for an unknown name
         self._old = None
 
     def __enter__(self):
-        import keras
-
         self._old = keras.config.dtype_policy()
         keras.config.set_dtype_policy(self.policy)
         return self.policy
 
     def __exit__(self, *exc):
-        import keras
-
         keras.config.set_dtype_policy(self._old)
         return False

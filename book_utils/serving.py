@@ -34,6 +34,7 @@ import urllib.request
 import warnings
 
 import numpy as np
+import tensorflow as tf
 
 from .checks import check_int, check_number, check_shape
 from .tensors import softmax as _softmax
@@ -165,8 +166,6 @@ def create_app(predict_fn, *, name: str = "model", input_shape, class_names=None
 
 def encode_image_b64(image) -> str:
     """uint8 image ``[h, w, 3]`` → base64 text of a PNG file (what a client would send)."""
-    import tensorflow as tf
-
     img = np.asarray(image)
     if img.dtype != np.uint8 or img.ndim != 3 or 0 in img.shape:
         raise ValueError(f"image must be a non-empty uint8 array [h, w, c], got {img.dtype} {list(img.shape)}")
@@ -200,8 +199,6 @@ def decode_image_b64(text: str) -> np.ndarray:
     pixels (or, inside :class:`ModelServer`, more than what is left of the request's pixel budget)
     raises :class:`ImageTooLarge` without allocating the image.
     """
-    import tensorflow as tf
-
     if not isinstance(text, str):
         raise ValueError("images_b64 entries must be base64 strings")
     try:

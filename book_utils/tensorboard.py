@@ -15,6 +15,7 @@ import os
 from pathlib import Path
 
 import numpy as np
+import tensorflow as tf
 
 KINDS = ("scalars", "images", "histograms", "text")
 
@@ -30,8 +31,6 @@ def event_files(logdir) -> list[Path]:
 
 
 def _decode(kind: str, tensor: np.ndarray):
-    import tensorflow as tf
-
     if kind == "scalars":
         return float(tensor)
     if kind == "images":  # string vector: [width, height, png_0, png_1, ...]
@@ -50,7 +49,6 @@ def read_events(logdir) -> dict:
     per tag). Scalars come back as two arrays ``(steps, values)`` sorted by step; the others as lists
     of ``(step, value)`` in step order. Tags of other plugins are skipped.
     """
-    import tensorflow as tf
     from tensorflow.core.util import event_pb2
 
     files = event_files(logdir)

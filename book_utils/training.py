@@ -4,6 +4,10 @@ from __future__ import annotations
 import sys
 import time
 
+import keras
+import numpy as np
+import tensorflow as tf
+
 from book_utils.checks import check_choice, check_int
 from book_utils.progress import Progress, live
 
@@ -25,8 +29,6 @@ class Timer:
 
 
 def _get_loss(loss):
-    import keras
-
     fn = keras.losses.get(loss) if isinstance(loss, str) else loss
     if not callable(fn):
         raise TypeError(f"loss must be a Keras loss name, a Loss object or a callable, got {loss!r}")
@@ -52,8 +54,6 @@ CHUNK_SECONDS = 2.0  # with live progress, a compiled epoch returns to Python ab
 
 def _nonfinite_flags(x, y, loss_value):
     """Scalar bools: the batch's float inputs/labels are all finite; the loss is finite."""
-    import tensorflow as tf
-
     checks = [tf.reduce_all(tf.math.is_finite(t)) for t in tf.nest.flatten((x, y)) if t.dtype.is_floating]
     inputs_ok = tf.reduce_all(tf.stack(checks)) if checks else tf.constant(True)
     return inputs_ok, tf.reduce_all(tf.math.is_finite(loss_value))
@@ -69,8 +69,6 @@ def _graph_loop(body, start: tuple):
     ``run(dataset, on_chunk)`` with a callback reads a known-length dataset in chunks of about
     ``CHUNK_SECONDS`` each and calls ``on_chunk(batches_done, batches)`` after every chunk (live progress);
     the state is carried from chunk to chunk, so the result is the same as one pass."""
-    import tensorflow as tf
-
     def initial():
         return tuple(tf.constant(v, tf.int64) for v in start)
 
@@ -110,8 +108,6 @@ def _graph_loop(body, start: tuple):
 def _checked_batch(train_step):
     """``fit``'s per-batch body for ``_graph_loop``: one step, and the index of the first batch with
     non-finite inputs/labels or loss (state ``(batches, first_bad_input, first_bad_loss)``, -1 = none)."""
-    import tensorflow as tf
-
     def body(x, y, state):
         batches, first_bad_input, first_bad_loss = state
         loss_value = train_step(x, y)
@@ -130,8 +126,6 @@ def make_train_step(model, loss, optimizer, metrics=None, *, loss_tracker=None, 
     ``loss_tracker`` (e.g. ``keras.metrics.Mean()``) accumulates the loss inside the graph.
     Regularisation losses registered by layers (``model.losses``) are added to the loss.
     """
-    import tensorflow as tf
-
     loss_fn = _get_loss(loss)
     metrics = dict(metrics or {})
 
@@ -155,8 +149,6 @@ def make_train_step(model, loss, optimizer, metrics=None, *, loss_tracker=None, 
 
 def make_eval_step(model, loss, metrics=None, *, loss_tracker=None):
     """Return a compiled ``step(x, y) -> loss`` that updates the metrics in inference mode."""
-    import tensorflow as tf
-
     loss_fn = _get_loss(loss)
     metrics = dict(metrics or {})
 
@@ -192,9 +184,6 @@ def fit(model, train_data, *, loss, optimizer, epochs: int, validation_data=None
     (training loss and validation results, see ``_fit_replicated``); with one replica, or None,
     this single-device loop runs unchanged.
     """
-    import keras
-    import tensorflow as tf
-
     check_int("epochs", epochs)
     _check_dataset("train_data", train_data)
     if validation_data is not None:
@@ -263,9 +252,6 @@ def _fit_replicated(model, train_data, *, loss, optimizer, epochs: int, strategy
     model and optimizer must have been created under ``strategy.scope()``. The history holds the
     training loss per epoch and, with ``validation_data``, ``val_loss`` and the metrics evaluated on the
     (mirrored) model as in ``evaluate``; ``time`` is seconds per epoch. Arguments are checked by ``fit``."""
-    import keras
-    import numpy as np
-
     from .distribute import make_distributed_train_step
 
     first = model.trainable_variables[0]
@@ -293,8 +279,6 @@ class _Evaluator:
     """One compiled evaluation pass (the whole dataset loop is one graph) with its own metric objects."""
 
     def __init__(self, model, loss, metrics):
-        import keras
-
         self.metrics = {k: _clone_metric(m) for k, m in metrics.items()}
         self.mean = keras.metrics.Mean()
         step = make_eval_step(model, loss, self.metrics, loss_tracker=self.mean)
@@ -356,8 +340,6 @@ def warmup_cosine(peak_lr: float, total_steps: int, *, warmup_fraction: float = 
     The warm-up takes ``warmup_fraction`` of ``total_steps`` and starts at
     ``start_fraction * peak_lr``. Returns a ``keras.optimizers.schedules.CosineDecay``.
     """
-    import keras
-
     check_int("total_steps", total_steps)
     if not peak_lr > 0:
         raise ValueError(f"peak_lr must be positive, got {peak_lr!r}")
@@ -376,8 +358,6 @@ def random_flip_crop(image, seed, pad: int = 4):
     ``image`` is one [h, w, c] image, ``seed`` a shape-[2] integer tensor: the ops are stateless,
     so the same seed gives the same augmentation (reproducible under op determinism).
     """
-    import tensorflow as tf
-
     check_int("pad", pad, 0)
     seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), num=2)
     image = tf.image.stateless_random_flip_left_right(image, seed=seeds[0])
@@ -395,8 +375,6 @@ def image_dataset(x, y, *, batch_size: int, map_fn=None, augment: bool = False, 
     Preprocessing runs once (the cache holds the result); the augmentation draws fresh random
     flips and crops every epoch from a seeded stream, so a run is reproducible.
     """
-    import tensorflow as tf
-
     check_int("batch_size", batch_size)
     if len(x) != len(y):
         raise ValueError(f"x has {len(x)} samples but y has {len(y)}; they must match")

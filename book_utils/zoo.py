@@ -9,6 +9,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import keras
+import numpy as np
+
 # File names Keras uses for the ImageNet weights of keras.applications models: (name, include_top) -> file.
 WEIGHT_FILES = {
     ("densenet121", False): "densenet121_weights_tf_dim_ordering_tf_kernels_notop.h5",
@@ -64,8 +67,6 @@ def count_params(model) -> dict:
 
     Freezing a layer moves its parameters from n to m.
     """
-    import numpy as np
-
     if not hasattr(model, "trainable_weights") or not hasattr(model, "non_trainable_weights"):
         raise TypeError(f"count_params expects a built Keras layer or model, got {type(model).__name__}")
     if not getattr(model, "built", False):
@@ -81,8 +82,6 @@ def set_trainable(backbone, *, trainable: bool, freeze_batchnorm: bool = False) 
     ``trainable=True, freeze_batchnorm=True`` is the common fine-tuning setting: convolution kernels
     learn, BatchNorm's γ/β stay fixed.
     """
-    import keras
-
     if not isinstance(backbone, keras.layers.Layer):
         raise TypeError(f"backbone must be a Keras layer or model, got {type(backbone).__name__}")
     backbone.trainable = bool(trainable)

@@ -140,7 +140,8 @@ def test_smoke_runs_the_full_profile_without_writing(tmp_path, capsys):
 def test_smoke_reports_every_failing_notebook(tmp_path):
     for name, source in (("a", "raise ValueError('first')"), ("b", "x = 1"), ("c", "raise KeyError('third')")):
         (tmp_path / name).mkdir()
-        nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)]), tmp_path / name / "nb.ipynb")
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
+        nbformat.write(nb, tmp_path / name / "nb.ipynb")
     with pytest.raises(execute.ExecutionFailed, match=r"(?s)2 of 3 notebooks failed.*first.*third"):
         execute._smoke_all([str(tmp_path / n / "nb.ipynb") for n in "abc"], 2, 60, 30)
 

@@ -18,7 +18,8 @@ def test_import_book_utils_does_not_load_optional_modules():
 
 
 def test_optional_modules_load_on_attribute_access():
-    out = _run("import sys, book_utils as bu; bu.zoo.set_trainable; bu.tensorboard.read_events; bu.distribute.pick_strategy; "
+    out = _run("import sys, book_utils as bu; bu.zoo.set_trainable; bu.tensorboard.read_events; "
+               "bu.distribute.pick_strategy; "
                "print(bu.serving.create_app.__module__, 'book_utils.zoo' in sys.modules, 'zoo' in dir(bu))")
     assert out == "book_utils.serving True True"
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numbers
 
 import keras
+import tensorflow as tf
 from keras import layers
 
 from book_utils.checks import check_int, check_number
@@ -219,7 +220,6 @@ def forward_flops(model, input_shape) -> int:
     Counted by TensorFlow's graph profiler on the frozen inference graph (a multiply-add counts
     as 2 FLOPs). A training step costs roughly 3× this (forward + two backward products).
     """
-    import tensorflow as tf
     from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
     shape = tuple(input_shape)

@@ -3,7 +3,12 @@ small 1-D/2-D toy GANs, and classifier-based sample-quality scores.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
+import keras
 import numpy as np
+import tensorflow as tf
+from keras import layers
 
 from book_utils.checks import check_int as _check_int
 from book_utils.progress import Progress
@@ -29,9 +34,6 @@ def make_image_dataset(images, batch_size: int = 64, *, resize: int | None = Non
     ``images`` is an in-memory uint8 array (N, H, W) or (N, H, W, C), or a folder of jpg/png
     files (e.g. the textbook's anime faces: ``make_image_dataset('faces/', resize=64)``).
     """
-    import tensorflow as tf
-    from pathlib import Path
-
     batch_size = _check_int("batch_size", batch_size)
     if isinstance(images, (str, Path)):
         folder = Path(images)
@@ -72,9 +74,6 @@ def make_generator(z_dim: int = 100, image_size: int = 28, channels: int = 1, ba
 
     image_size=64 gives the textbook's stack 512→256→128→64→channels; 28 gives 128(7×7)→64(14×14)→1.
     """
-    import keras
-    from keras import layers
-
     z_dim, channels = _check_int("z_dim", z_dim), _check_int("channels", channels)
     start, k = _doublings(image_size)
     x_in = keras.Input((z_dim,))
@@ -97,8 +96,6 @@ def make_generator(z_dim: int = 100, image_size: int = 28, channels: int = 1, ba
 
 
 def _norm(kind):
-    from keras import layers
-
     if kind == "batch":
         return layers.BatchNormalization()
     if kind == "layer":
@@ -115,9 +112,6 @@ def make_discriminator(image_size: int = 28, channels: int = 1, base_filters: in
     smaller images use stride-2 'same' convs down to ≤ 7×7, then Flatten → Dense(1).
     ``norm``: 'batch' (textbook), 'layer' or None (advised for WGAN-GP's per-sample penalty).
     """
-    import keras
-    from keras import layers
-
     channels = _check_int("channels", channels)
     _doublings(image_size)
     x_in = keras.Input((image_size, image_size, channels))
@@ -147,8 +141,6 @@ def gan_losses(real_logits, fake_logits, label_smoothing: float = 0.0):
     ``label_smoothing`` > 0 is one-sided label smoothing (Salimans et al., 2016): D's target for
     real images becomes 1 − label_smoothing (fakes stay 0, G's target stays 1).
     """
-    import tensorflow as tf
-
     bce = tf.nn.sigmoid_cross_entropy_with_logits
     real_target = 1.0 - float(label_smoothing)
     d_loss = tf.reduce_mean(bce(labels=tf.fill(tf.shape(real_logits), real_target), logits=real_logits)) + \
@@ -159,8 +151,6 @@ def gan_losses(real_logits, fake_logits, label_smoothing: float = 0.0):
 
 def gradient_penalty(critic, x_real, x_fake):
     """WGAN-GP penalty E[(‖∇D(x̂)‖₂ − 1)²] on x̂ = t·x_real + (1−t)·x_fake, with t drawn per sample."""
-    import tensorflow as tf
-
     shape = tf.concat([tf.shape(x_real)[:1], tf.ones([tf.rank(x_real) - 1], tf.int32)], axis=0)
     t = tf.random.uniform(shape)
     x_hat = t * x_real + (1.0 - t) * x_fake
@@ -185,8 +175,6 @@ def make_gan_train_step(generator, discriminator, g_opt, d_opt, *, z_dim: int, l
     warm-up ``d = min(ema_decay, (1 + t)/(10 + t))`` at step t so the random initial weights fade quickly).
     Returns (d_loss, g_loss) of the last D step and the G step.
     """
-    import tensorflow as tf
-
     d_steps = _check_int("d_steps", d_steps)
     if loss not in ("gan", "wgan-gp"):
         raise ValueError(f"loss must be 'gan' or 'wgan-gp', got {loss!r}")
@@ -252,9 +240,6 @@ def train_gan(generator, discriminator, dataset, *, steps: int, z_dim: int, loss
     ``ema_generator`` (optional, same architecture as ``generator``) starts as a copy of the generator
     and then holds the exponential moving average of its weights; snapshots still come from ``generator``.
     """
-    import keras
-    import tensorflow as tf
-
     steps = _check_int("steps", steps)
     g_opt = keras.optimizers.Adam(learning_rate=lr, beta_1=beta_1, beta_2=beta_2)
     d_opt = keras.optimizers.Adam(learning_rate=lr, beta_1=beta_1, beta_2=beta_2)
@@ -302,9 +287,6 @@ def generate(generator, n: int, z_dim: int, seed: int = 0, batch_size: int = 500
 
 def make_classifier(image_size: int = 28, channels: int = 1, classes: int = 10):
     """Small CNN used only to score generated samples (expects inputs in [-1, 1])."""
-    import keras
-    from keras import layers
-
     return keras.Sequential([
         keras.Input((image_size, image_size, channels)),
         layers.Conv2D(32, 3, activation="relu"), layers.MaxPooling2D(),
@@ -335,8 +317,6 @@ def classifier_scores(probs, *, min_share: float = 0.01):
 # --------------------------------------------------------------------------- toy GANs (1-D and 2-D)
 
 def toy_mlp(in_dim, out_dim, hidden=32, layers=2, name=None, seed=0):
-    import keras
-
     net = [keras.Input((in_dim,))]
     for i in range(layers):
         net.append(keras.layers.Dense(hidden, activation="relu",
@@ -379,9 +359,6 @@ def train_toy_gan(sample_real, *, data_dim: int, z_dim: int, steps: int, loss: s
 
     ``sample_real(n, rng) -> (n, data_dim)`` draws real data. The steps are compiled.
     """
-    import keras
-    import tensorflow as tf
-
     steps = _check_int("steps", steps)
     G = toy_mlp(z_dim, data_dim, g_hidden or hidden, g_layers, "G", seed)
     D = toy_mlp(data_dim, 1, hidden, 2, "D", seed + 7)

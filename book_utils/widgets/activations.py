@@ -7,6 +7,7 @@ widgets show and are testable without a browser; ``activation_explorer``, ``soft
 from __future__ import annotations
 
 import numpy as np
+import tensorflow as tf
 
 from book_utils.checks import check_int, check_number
 from book_utils.widgets._fallback import with_fallback
@@ -31,8 +32,6 @@ def _check_range(x_range):
 
 
 def _tf_activation(name, slope):
-    import tensorflow as tf
-
     return {
         "sigmoid": tf.nn.sigmoid,
         "relu": tf.nn.relu,
@@ -49,8 +48,6 @@ def activation_curve(name: str, x_range=(-6.0, 6.0), *, slope: float = 0.1, num:
     Returns a dict with ``x``, ``y``, ``dy`` (NumPy float64 arrays) and ``saturated`` (boolean mask
     where ``|dy| < saturation_threshold``, i.e. where gradients almost vanish).
     """
-    import tensorflow as tf
-
     _check_name(name)
     lo, hi = _check_range(x_range)
     slope = check_number("slope", slope, 0, accepted="the LeakyReLU negative slope, a number in [0, 1)")

@@ -4,6 +4,7 @@ from __future__ import annotations
 import io
 
 import numpy as np
+import tensorflow as tf
 
 from book_utils.widgets._fallback import set_png, with_fallback
 
@@ -13,8 +14,6 @@ def decode_latent(decode, z_dim: int, values, *, image_shape=(28, 28)) -> np.nda
 
     ``decode`` maps a float32 array ``[1, z_dim]`` to logits ``[1, H·W]`` (e.g. ``vae.decode``).
     """
-    import tensorflow as tf
-
     if not callable(decode):
         raise TypeError("decode must be callable, e.g. vae.decode")
     values = [float(v) for v in values]

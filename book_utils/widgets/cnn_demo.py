@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import html
 
+import keras
 import numpy as np
+import tensorflow as tf
 
 from book_utils.checks import check_int as _check_int
 from book_utils.widgets._fallback import fig_png, frame_html, set_png, with_fallback
@@ -28,8 +30,6 @@ def apply_kernel(image, kernel, *, normalise: bool = False) -> np.ndarray:
     "convolution" is). ``normalise=True`` divides the kernel by its sum when that is non-zero.
     Returns float32 values clipped to [0, 1], same shape as ``image``.
     """
-    import tensorflow as tf
-
     img = np.asarray(image, dtype=np.float32)
     if img.ndim not in (2, 3):
         raise ValueError(f"image must be [H, W] or [H, W, C], got shape {img.shape}")
@@ -320,9 +320,6 @@ def bn_demo(batch_size: int = 32, momentum: float = 0.99, training: bool = True,
     Returns the activations of the last batch before and after BN (in the chosen ``training`` mode)
     and the running mean after every step (it only moves in training mode).
     """
-    import keras
-    import tensorflow as tf
-
     batch_size = _check_int("batch_size", batch_size, 2)
     steps = _check_int("steps", steps, 1)
     if not 0.0 <= float(momentum) < 1.0:

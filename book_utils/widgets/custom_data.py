@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 
 import numpy as np
+import tensorflow as tf
 
 from book_utils.checks import check_int, check_number
 from book_utils.widgets._fallback import fig_png, frame_html, set_png, with_fallback
@@ -42,8 +43,6 @@ def pipeline_preview(image, *, size: int = 64, flip: bool = True, crop: bool = T
     gives the same result. Returns ``{'tensor', 'display', 'mean', 'std', 'flipped'}``: the model
     input, a de-normalised [0, 1] copy for display, and per-channel mean/std of the model input.
     """
-    import tensorflow as tf
-
     img = _check_image(image)
     check_int("size", size, 8, 512)
     check_int("seed", seed, 0)

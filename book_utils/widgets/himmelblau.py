@@ -4,7 +4,9 @@
 """
 from __future__ import annotations
 
+import keras
 import numpy as np
+import tensorflow as tf
 
 from book_utils.checks import check_int, check_number
 from book_utils.widgets._fallback import with_fallback
@@ -47,9 +49,6 @@ def descend(start, lr: float = 0.01, steps: int = 200, *, momentum: bool = False
     ``[-bound, bound]^2`` or is no longer finite. Returns a dict with ``path`` ((k+1, 2) NumPy array),
     ``final``, ``f``, ``diverged``, ``minimum`` (index into ``MINIMA``) and ``distance``.
     """
-    import keras
-    import tensorflow as tf
-
     start = np.asarray(start, dtype=float).reshape(-1)
     if start.shape != (2,) or not np.all(np.isfinite(start)):
         raise ValueError(f"start must be two finite numbers (x0, y0), got {start!r}")

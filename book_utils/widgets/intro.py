@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+import tensorflow as tf
 
 from .. import device
 from ._fallback import with_fallback
@@ -11,8 +12,6 @@ SHAPES = {"vector": "向量 [1,n]@[n,1]", "square": "方阵 [n,n]@[n,n]"}
 
 def quadratic_gradient(a: float, b: float, c: float, w: float) -> dict:
     """y = a·w² + b·w + c and dy/dw from ``tf.GradientTape`` next to the analytic 2aw + b."""
-    import tensorflow as tf
-
     values = [float(v) for v in (a, b, c, w)]
     if not all(np.isfinite(values)):
         raise ValueError(f"a, b, c and w must be finite numbers, got {values}")

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import math
 
+import keras
 import numpy as np
+import tensorflow as tf
 
 from book_utils.checks import check_int, check_shape
 from book_utils.widgets._fallback import with_fallback
@@ -17,8 +19,6 @@ OPTIMIZERS = {"adam": "Adam", "sgd": "SGD", "rmsprop": "RMSprop"}
 
 def build_mlp(units=(256, 128, 64, 32, 10), *, input_dim: int = 784, activation: str = "relu", name=None):
     """The textbook's MNIST MLP (784-256-128-64-32-10): ReLU hidden layers, logits out."""
-    import keras
-
     units = check_shape("units", units, accepted="a non-empty sequence of positive integers")
     input_dim = check_int("input_dim", input_dim)
     layers = [keras.layers.Dense(u, activation=activation) for u in units[:-1]]
@@ -27,8 +27,6 @@ def build_mlp(units=(256, 128, 64, 32, 10), *, input_dim: int = 784, activation:
 
 def make_optimizer(name: str, learning_rate: float):
     """``keras.optimizers.<Name>(learning_rate=...)`` from a short name (adam, sgd, rmsprop)."""
-    import keras
-
     if not isinstance(name, str) or name.lower() not in OPTIMIZERS:
         raise ValueError(f"optimizer must be one of {sorted(OPTIMIZERS)}, got {name!r}")
     lr = float(learning_rate)
@@ -45,15 +43,11 @@ def lr_sweep(x_train, y_train, x_val, y_val, *, learning_rates=(1e-4, 1e-3, 1e-2
     ``(optimizer, lr)`` to ``history.history`` (loss, accuracy, val_loss, val_accuracy per epoch).
     Diverged runs keep their ``nan``/huge losses: showing them is the point.
     """
-    import keras
-
     epochs = check_int("epochs", epochs)
     if len(x_train) != len(y_train) or len(x_val) != len(y_val):
         raise ValueError("x and y must have the same number of samples (train and validation)")
     if np.ndim(y_train) != 2:
         raise ValueError(f"y_train must be one-hot, shaped (N, classes); got shape {np.shape(y_train)}")
-    import tensorflow as tf
-
     train = tf.data.Dataset.from_tensor_slices((np.asarray(x_train, "float32"), np.asarray(y_train, "float32")))
     train = train.shuffle(len(x_train), seed=seed).batch(batch_size)
     val = tf.data.Dataset.from_tensor_slices((np.asarray(x_val, "float32"), np.asarray(y_val, "float32")))
