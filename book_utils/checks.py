@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import numbers
 
-__all__ = ["ArgumentTypeError", "check_choice", "check_int", "check_number", "check_shape", "check_type"]
+__all__ = ["ArgumentTypeError", "check_choice", "check_int", "check_number", "check_range", "check_shape", "check_type"]
 
 
 class ArgumentTypeError(TypeError, ValueError):
@@ -79,6 +79,17 @@ def check_choice(name: str, value, choices):
     if value not in choices:
         raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}, got {value!r}")
     return value
+
+
+def check_range(name: str, value) -> tuple[float, float]:
+    """``value`` as a pair of floats ``(low, high)`` with ``low < high``, e.g. a plot's x range."""
+    try:
+        low, high = (float(v) for v in value)
+    except (TypeError, ValueError):
+        raise ArgumentTypeError(f"{name} must be a pair of numbers (low, high), got {value!r}") from None
+    if not low < high:
+        raise ValueError(f"{name} must satisfy low < high, got {value!r}")
+    return low, high
 
 
 def check_shape(name: str, value, ndim: int | None = None, *, accepted: str | None = None) -> tuple[int, ...]:

@@ -25,7 +25,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from .checks import check_choice, check_int, check_shape
+from .checks import check_choice, check_int, check_range, check_shape
 from .config import get_profile
 
 _TFDS = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
@@ -765,12 +765,7 @@ def mnist_datasets(*, batch_size: int = 128, train_size: int | None = None, test
     _check_positive_int("test_size", test_size)
     _check_positive_int("batch_size", batch_size, allow_none=False)
     _check_positive_int("eval_batch_size", eval_batch_size)
-    try:
-        low, high = (float(v) for v in value_range)
-    except (TypeError, ValueError):
-        raise TypeError(f"value_range must be a pair of numbers (low, high), got {value_range!r}") from None
-    if not low < high:
-        raise ValueError(f"value_range must satisfy low < high, got {value_range!r}")
+    low, high = check_range("value_range", value_range)
     (x_train, y_train), (x_test, y_test) = load_mnist()
 
     def prepare(x, y, n):

@@ -79,3 +79,13 @@ def test_check_shape():
             check_shape("s", bad, 3)
     with pytest.raises(ArgumentTypeError):
         check_shape("s", None)
+
+
+def test_check_range_returns_a_float_pair_and_names_the_argument():
+    from book_utils.checks import ArgumentTypeError, check_range
+
+    assert check_range("x_range", (-3, 3)) == (-3.0, 3.0)
+    with pytest.raises(ArgumentTypeError, match="x_range must be a pair of numbers"):
+        check_range("x_range", 5)
+    with pytest.raises(ValueError, match=r"value_range must satisfy low < high, got \(1, 1\)"):
+        check_range("value_range", (1, 1))

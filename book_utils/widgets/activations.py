@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from book_utils.checks import check_int, check_number
+from book_utils.checks import check_int, check_number, check_range
 from book_utils.widgets._fallback import with_fallback
 
 ACTIVATIONS = ("sigmoid", "relu", "leaky_relu", "tanh", "softplus")
@@ -19,16 +19,6 @@ LABELS = {"sigmoid": "Sigmoid", "relu": "ReLU", "leaky_relu": "LeakyReLU", "tanh
 def _check_name(name):
     if name not in ACTIVATIONS:
         raise ValueError(f"unknown activation {name!r}; choose one of {', '.join(ACTIVATIONS)}")
-
-
-def _check_range(x_range):
-    try:
-        lo, hi = (float(v) for v in x_range)
-    except (TypeError, ValueError):
-        raise TypeError(f"x_range must be a pair of numbers (low, high), got {x_range!r}") from None
-    if not lo < hi:
-        raise ValueError(f"x_range must satisfy low < high, got {x_range!r}")
-    return lo, hi
 
 
 def _tf_activation(name, slope):
@@ -49,7 +39,7 @@ def activation_curve(name: str, x_range=(-6.0, 6.0), *, slope: float = 0.1, num:
     where ``|dy| < saturation_threshold``, i.e. where gradients almost vanish).
     """
     _check_name(name)
-    lo, hi = _check_range(x_range)
+    lo, hi = check_range("x_range", x_range)
     slope = check_number("slope", slope, 0, accepted="the LeakyReLU negative slope, a number in [0, 1)")
     if slope >= 1:
         raise ValueError(f"slope (the LeakyReLU negative slope) must be a number in [0, 1), got {slope!r}")
