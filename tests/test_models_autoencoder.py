@@ -59,3 +59,11 @@ def test_bad_inputs():
         ae.train(object(), np.zeros((4, 4, 4), "float32"), epochs=1)
     with pytest.raises(ValueError, match="z_dim=2"):
         ae.latent_manifold(ae.VAE(3))
+
+
+def test_training_reports_progress_every_batch(monkeypatch):
+    calls = []
+    monkeypatch.setattr(ae.Progress, "update", lambda self, done, **m: calls.append((done, float(m["loss"]))))
+    x = np.random.default_rng(1).random((192, 28, 28)).astype("float32")
+    ae.train(ae.AE(3), x, epochs=2, batch_size=64)
+    assert [done for done, _ in calls] == list(range(1, 7)) and all(np.isfinite(v) for _, v in calls)
