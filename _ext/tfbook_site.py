@@ -268,8 +268,12 @@ def _model_sizes(row: dict, most: int = 2) -> str:
 
 def full_needs(row: dict) -> str:
     """One sentence for a chapter: the memory and model sizes its ``full`` profile needs, as measured."""
-    return (f"峰值内存约 {row['peak_mb'] / 1024:.1f} GB，最大的模型：{_model_sizes(row, 1)} 个参数"
-            if row.get("params") else f"峰值内存约 {row['peak_mb'] / 1024:.1f} GB")
+    memory = f"峰值内存约 {row['peak_mb'] / 1024:.1f} GB"
+    if not row.get("params"):
+        return memory + "（本章没有 Keras 模型）"
+    name, count = next(iter(row["params"].items()))
+    size = f"{count / 1e6:.2f} M" if count >= 1e5 else f"{count:,}"
+    return f"{memory}，最大的 Keras 模型（变量 {name}）有 {size} 个参数"
 
 
 def full_needs_role(name, rawtext, text, lineno, inliner, options=None, content=None):
@@ -284,7 +288,7 @@ def full_needs_role(name, rawtext, text, lineno, inliner, options=None, content=
         return [inliner.problematic(rawtext, rawtext, msg)], [msg]
     inliner.document.settings.record_dependencies.add(str(SMOKE_REPORT))
     node = nodes.inline(rawtext, "", classes=["full-needs"])
-    node += nodes.Text(full_needs(row).replace("`", ""))
+    node += nodes.Text(full_needs(row))
     return [node], []
 
 
@@ -294,7 +298,8 @@ class SmokeTable(_TableDirective):
     def run(self):
         rows = _smoke_rows()
         self.state.document.settings.record_dependencies.add(str(SMOKE_REPORT))
-        stems = set(_toc_chapters().values())
+        toc = (ROOT / "_toc.yml").read_text(encoding="utf-8")  # every notebook in the book (both appendices)
+        stems = {stem for stem in rows if f"chapters/{stem}" in toc}
         table = [[f"{{doc}}`{stem} </chapters/{stem}>`", f"{row['seconds']:.0f}", f"{row['peak_mb']:,}",
                   _model_sizes(row)] for stem, row in sorted(rows.items()) if stem in stems]
         return self.render(["Notebook", "秒", "峰值内存 MB", "最大的模型（参数）"], table, "28 10 14 48")

@@ -113,6 +113,19 @@ def test_results_page_is_named_and_linked():
     assert raw_ids == [], f"results without a Chinese name in results.md: {raw_ids}"
 
 
+def test_full_profile_needs_come_from_the_smoke_run():
+    rows = tfbook_site._smoke_rows()
+    notebooks = sorted(p.stem for p in (ROOT / "chapters").glob("*.ipynb"))
+    assert sorted(rows) == notebooks, "smoke_full.json must cover every notebook (execute --smoke --report)"
+    table = [tr.td.get_text().strip() for tr in _soup("results").select("#full-smoke table tbody tr")]
+    assert table == notebooks
+    for stem in notebooks:
+        source = (ROOT / "chapters" / f"{stem}.ipynb").read_text(encoding="utf-8")
+        if "profile_config(" in source:  # a chapter with profiles states what its full profile needs
+            shown = _soup(f"chapters/{stem}").select_one(".full-needs")
+            assert shown is not None and shown.get_text() == tfbook_site.full_needs(rows[stem]), stem
+
+
 @pytest.mark.parametrize("page", [p for p in PAGES if p.startswith("chapters/")])
 def test_pages_load_no_cdn_script_and_widget_code_only_where_needed(page):
     text = (HTML / f"{page}.html").read_text(encoding="utf-8")
