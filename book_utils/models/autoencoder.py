@@ -182,14 +182,15 @@ def train(model, x_train, *, epochs: int, batch_size: int = 512, learning_rate: 
     if x_test is not None:
         x_test = flatten_images(x_test)
         history.update({f"test_{k}": [] for k in keys})
-    progress = Progress(epochs * len(ds), "VAE 训练" if is_vae else "自编码器训练")  # live in a notebook only
+    batches = len(ds)
+    progress = Progress(epochs * batches, "VAE 训练" if is_vae else "自编码器训练")  # live in a notebook only
     for epoch in range(1, epochs + 1):
         sums, n = tf.zeros(len(keys)), 0
         for i, x in enumerate(ds, 1):
             out = step(x)
             sums += tf.stack(out if is_vae else (out,)) * tf.cast(tf.shape(x)[0], tf.float32)
             n += len(x)
-            progress.update((epoch - 1) * len(ds) + i, loss=out[0] if is_vae else out)
+            progress.update((epoch - 1) * batches + i, loss=out[0] if is_vae else out)
         for k, s in zip(keys, sums.numpy() / n):
             history[k].append(float(s))
         if x_test is not None:
