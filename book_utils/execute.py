@@ -356,16 +356,23 @@ SMOKE_PROBE = """\
 import json as _json, resource as _resource, sys as _sys
 import keras as _keras
 
-def _models(names):
+def _built(obj):
+    return isinstance(obj, _keras.Model) and obj.built
+
+def _models(names):  # a model, or one held in a dict, list, tuple or an object's attributes
     for name, obj in names:
-        if isinstance(obj, _keras.Model) and obj.built:
+        if _built(obj):
             yield name, obj
-        elif isinstance(obj, dict):
-            yield from ((f"{name}[{k!r}]", v) for k, v in obj.items() if isinstance(v, _keras.Model) and v.built)
+            continue
+        if isinstance(obj, dict):
+            children = ((f"{name}[{k!r}]", v) for k, v in obj.items())
         elif isinstance(obj, (list, tuple)):
-            yield from ((f"{name}[{i}]", v) for i, v in enumerate(obj) if isinstance(v, _keras.Model) and v.built)
+            children = ((f"{name}[{i}]", v) for i, v in enumerate(obj))
         elif not name.startswith("_") and hasattr(obj, "__dict__") and not isinstance(obj, type):
-            yield from ((f"{name}.{k}", v) for k, v in vars(obj).items() if isinstance(v, _keras.Model) and v.built)
+            children = ((f"{name}.{k}", v) for k, v in vars(obj).items())
+        else:
+            continue
+        yield from ((child, v) for child, v in children if _built(v))
 
 _params = {}
 for _name, _model in _models(list(globals().items())):
