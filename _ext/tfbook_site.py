@@ -260,10 +260,13 @@ def _smoke_rows() -> dict[str, dict]:
     return {row["notebook"]: row for row in json.loads(SMOKE_REPORT.read_text(encoding="utf-8"))}
 
 
+def _param_count(count: int) -> str:
+    return f"{count / 1e6:.2f} M" if count >= 1e5 else f"{count:,}"
+
+
 def _model_sizes(row: dict, most: int = 2) -> str:
     models = list(row.get("params", {}).items())[:most]
-    return "、".join(f"`{name}` {count / 1e6:.2f} M" if count >= 1e5 else f"`{name}` {count:,}"
-                    for name, count in models) or "（无 Keras 模型）"
+    return "、".join(f"`{name}` {_param_count(count)}" for name, count in models) or "（无 Keras 模型）"
 
 
 def full_needs(row: dict) -> str:
@@ -272,8 +275,7 @@ def full_needs(row: dict) -> str:
     if not row.get("params"):
         return memory + "（本章没有 Keras 模型）"
     name, count = next(iter(row["params"].items()))
-    size = f"{count / 1e6:.2f} M" if count >= 1e5 else f"{count:,}"
-    return f"{memory}，最大的 Keras 模型（变量 {name}）有 {size} 个参数"
+    return f"{memory}，最大的 Keras 模型（变量 {name}）有 {_param_count(count)} 个参数"
 
 
 def full_needs_role(name, rawtext, text, lineno, inliner, options=None, content=None):
