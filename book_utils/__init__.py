@@ -49,7 +49,7 @@ def _import_tensorflow_quietly():
 _import_tensorflow_quietly()
 
 # models and widgets are lazy packages: their submodules load on first attribute access
-from . import config, data, device, models, plotting, tensors, training, widgets  # noqa: E402
+from . import config, data, device, models, plotting, progress, tensors, training, widgets  # noqa: E402
 from .config import PROFILES, get_profile, glue, profile_config, record_result, set_seed, setup  # noqa: E402
 from .data import DatasetUnavailable  # noqa: E402
 from .plotting import plot_history, show_images  # noqa: E402
@@ -77,6 +77,6 @@ def __dir__():
 
 __all__ = [
     "PROFILES", "DatasetUnavailable", "Timer", "config", "data", "device", "get_profile", "glue", "models",
-    "plot_history", "plotting", "profile_config", "record_result", "set_seed", "setup", "show_images",
+    "plot_history", "plotting", "profile_config", "progress", "record_result", "set_seed", "setup", "show_images",
     "show_source", "tensors", "training", "widgets",
 ]

@@ -75,6 +75,15 @@ ENVIRONMENT: dict = {}
 RESULTS: list[dict] = []
 
 
+def resolve_seed(seed: int | None) -> int:
+    """``seed`` itself, or the seed given to ``setup`` when it is None (42, setup's default, before any setup).
+
+    Every helper with a ``seed`` argument defaults to None and calls this, so ``bu.setup(seed=…)``
+    decides shuffle orders, augmentations, NumPy draws and initial weights unless a call passes its own.
+    """
+    return ENVIRONMENT.get("seed", 42) if seed is None else seed
+
+
 def setup(seed: int = 42, *, precision: int = 4, quiet: bool = False) -> None:
     """Prepare a chapter: seeds, deterministic ops, print precision, plot style, banner.
 

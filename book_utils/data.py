@@ -26,7 +26,7 @@ import numpy as np
 import tensorflow as tf
 
 from .checks import check_choice, check_int, check_range, check_shape
-from .config import get_profile
+from .config import get_profile, resolve_seed
 
 _TFDS = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
 
@@ -694,7 +694,7 @@ def pokemon_dir() -> Path:
 
 
 def load_image_folder(path, *, image_size=(64, 64), batch_size: int = 32, color_mode: str = "rgb",
-                      validation_split: float | None = None, subset: str | None = None, seed: int = 0,
+                      validation_split: float | None = None, subset: str | None = None, seed: int | None = None,
                       shuffle: bool = True):
     """A class-per-folder image set as a batched ``tf.data.Dataset`` of (images uint8→float32, labels).
 
@@ -712,12 +712,12 @@ def load_image_folder(path, *, image_size=(64, 64), batch_size: int = 32, color_
     check_choice("color_mode", color_mode, ("rgb", "grayscale", "rgba"))
     return keras.utils.image_dataset_from_directory(
         path, image_size=tuple(image_size), batch_size=batch_size, color_mode=color_mode,
-        validation_split=validation_split, subset=subset, seed=seed, shuffle=shuffle, verbose=False)
+        validation_split=validation_split, subset=subset, seed=resolve_seed(seed), shuffle=shuffle, verbose=False)
 
 
 # --------------------------------------------------------------------------- pipelines
 
-def make_dataset(x, y=None, *, batch_size: int = 128, shuffle: bool = False, seed: int = 0, map_fn=None,
+def make_dataset(x, y=None, *, batch_size: int = 128, shuffle: bool = False, seed: int | None = None, map_fn=None,
                  repeat: bool = False, drop_remainder: bool = False):
     """``tf.data`` pipeline from in-memory arrays: (shuffle) → map → batch → cache → prefetch."""
     _check_positive_int("batch_size", batch_size, allow_none=False)
@@ -735,7 +735,7 @@ def make_dataset(x, y=None, *, batch_size: int = 128, shuffle: bool = False, see
         ds = ds.map(map_fn, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     ds = ds.cache()
     if shuffle:
-        ds = ds.shuffle(min(n, 60000), seed=seed, reshuffle_each_iteration=True)
+        ds = ds.shuffle(min(n, 60000), seed=resolve_seed(seed), reshuffle_each_iteration=True)
     if repeat:
         ds = ds.repeat()
     return ds.batch(batch_size, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
@@ -751,7 +751,7 @@ def preprocess_images(x, *, flatten: bool = False, dtype="float32"):
 
 
 def mnist_datasets(*, batch_size: int = 128, train_size: int | None = None, test_size: int | None = None,
-                   value_range=(-1.0, 1.0), flatten: bool = True, one_hot: bool = False, seed: int = 0,
+                   value_range=(-1.0, 1.0), flatten: bool = True, one_hot: bool = False, seed: int | None = None,
                    eval_batch_size: int | None = None):
     """MNIST as ready-to-train ``(train_ds, test_ds)`` ``tf.data`` pipelines.
 

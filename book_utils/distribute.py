@@ -21,6 +21,7 @@ import numpy as np
 import tensorflow as tf
 
 from .checks import check_int
+from .config import resolve_seed
 from .data import atomic_file
 
 tf.get_logger().setLevel("WARNING")   # tf.distribute announces every strategy and all-reduce at INFO level
@@ -135,9 +136,9 @@ def local_tf_config(ports: list[int], index: int) -> str:
     return raw
 
 
-def demo_data(n: int = 2048, seed: int = 0):
+def demo_data(n: int = 2048, seed: int | None = None):
     """A fixed, learnable regression problem shared by every process of the multi-worker demo."""
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(resolve_seed(seed))
     x = rng.normal(size=(n, 16)).astype("float32")
     w = rng.normal(size=(16, 1)).astype("float32")
     return x, (x @ w + 0.1 * rng.normal(size=(n, 1))).astype("float32")
@@ -148,9 +149,10 @@ def demo_model():
 
 
 def train(strategy, build_model, x, y, loss_fn, *, steps: int, global_batch: int = 64, lr: float = 0.05,
-          seed: int = 0):
+          seed: int | None = None):
     """Build the model under ``strategy`` (same seed → same initial weights on every device count),
     train ``steps`` global batches with SGD; return (model, loss per step)."""
+    seed = resolve_seed(seed)
     with strategy.scope():
         keras.utils.set_random_seed(seed)
         model = build_model()

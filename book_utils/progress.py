@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import time
 
+import keras
+
 from .checks import check_int, check_number
 
 BATCH_ENV = "BOOK_BATCH"
@@ -66,3 +68,20 @@ class Progress:
 
     def __exit__(self, *exc):
         return False
+
+
+class KerasProgress(keras.callbacks.Callback):
+    """``model.fit(..., verbose=0, callbacks=[KerasProgress("训练")])``: the same live line for Keras's own loop."""
+
+    def __init__(self, desc: str = "训练", every: float = 2.0):
+        super().__init__()
+        self.desc, self.every, self.bar, self.done = desc, every, None, 0
+
+    def on_train_begin(self, logs=None):
+        steps, epochs = self.params.get("steps"), self.params.get("epochs", 1)
+        self.bar = Progress(steps * epochs, self.desc, self.every) if steps and live() else None
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.done += 1
+        if self.bar is not None:   # only when a learner watches: reading the logs waits for the batch
+            self.bar.update(self.done, **{k: float(v) for k, v in (logs or {}).items()})

@@ -9,6 +9,7 @@ import numpy as np
 import tensorflow as tf
 
 from book_utils.checks import check_choice, check_int
+from book_utils.config import resolve_seed
 from book_utils.progress import Progress, live
 
 
@@ -369,13 +370,14 @@ def random_flip_crop(image, seed, pad: int = 4):
 
 
 def image_dataset(x, y, *, batch_size: int, map_fn=None, augment: bool = False, shuffle: bool = False,
-                  seed: int = 0, pad: int = 4):
+                  seed: int | None = None, pad: int = 4):
     """Image pipeline: map(preprocess) → cache → (shuffle) → (flip + pad-crop) → batch → prefetch.
 
     Preprocessing runs once (the cache holds the result); the augmentation draws fresh random
     flips and crops every epoch from a seeded stream, so a run is reproducible.
     """
     check_int("batch_size", batch_size)
+    seed = resolve_seed(seed)
     if len(x) != len(y):
         raise ValueError(f"x has {len(x)} samples but y has {len(y)}; they must match")
     ds = tf.data.Dataset.from_tensor_slices((x, y))

@@ -101,3 +101,53 @@ def test_check_int_accepts_integers_and_names_the_range():
             check_int("n", bad)
     with pytest.raises(ValueError, match=r"k must be an integer in \[0, 4\], got 5"):
         check_int("k", 5, 0, 4)
+
+
+def test_helpers_take_their_default_seed_from_setup(profile, capsys):
+    """Without a seed argument a helper uses the seed given to bu.setup, for tf.data and NumPy streams alike."""
+    from book_utils.models import gan
+
+    def order(**kw):
+        ds = bu.data.make_dataset(np.arange(64), batch_size=64, shuffle=True, **kw)
+        return next(iter(ds)).numpy().tolist()
+
+    bu.setup(seed=3, quiet=True)
+    assert bu.config.resolve_seed(None) == 3 and bu.config.resolve_seed(5) == 5
+    assert order() == order(seed=3) != order(seed=0)
+    assert np.array_equal(gan.ring_of_gaussians(16), gan.ring_of_gaussians(16, seed=3))
+    bu.setup(seed=4, quiet=True)
+    assert np.array_equal(gan.ring_of_gaussians(16), gan.ring_of_gaussians(16, seed=4))
+    assert not np.array_equal(gan.ring_of_gaussians(16), gan.ring_of_gaussians(16, seed=3))
+
+
+def _seed_defaults():
+    """(qualified name, default of ``seed``) of every public function and method outside the widgets."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    found = []
+    for info in pkgutil.walk_packages(bu.__path__, "book_utils."):
+        if ".widgets" in info.name or info.name.endswith("__main__"):
+            continue
+        module = importlib.import_module(info.name)
+        for name, obj in vars(module).items():
+            if name.startswith("_") or getattr(obj, "__module__", None) != module.__name__:
+                continue
+            members = [(name, obj)] if inspect.isfunction(obj) else []
+            if inspect.isclass(obj):
+                members = [(f"{name}.{m}", f) for m, f in vars(obj).items() if inspect.isfunction(f)]
+            for qual, fn in members:
+                param = inspect.signature(fn).parameters.get("seed")
+                if param is not None and param.default is not inspect.Parameter.empty:
+                    found.append((f"{info.name}.{qual}", param.default))
+    return found
+
+
+def test_no_library_helper_hard_codes_a_default_seed():
+    defaults = dict(_seed_defaults())
+    assert len(defaults) >= 15, defaults                          # the scan does find the helpers
+    # setup's own default is the source; evaluate_policy's 10 000+ episodes are the held-out protocol
+    exempt = ("config.setup", "evaluate_policy")
+    fixed = {k: v for k, v in defaults.items() if v is not None and not k.endswith(exempt)}
+    assert fixed == {}, f"these helpers ignore bu.setup's seed: {fixed}"

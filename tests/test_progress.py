@@ -42,3 +42,24 @@ def test_bad_input():
         P.Progress(0)
     with pytest.raises(ValueError):
         P.Progress(3, every=-1)
+
+
+def test_keras_fit_shows_the_same_line(monkeypatch):
+    import keras
+    import numpy as np
+
+    shown = []
+
+    class Handle:
+        def update(self, data, raw):
+            shown.append(data["text/plain"])
+
+    monkeypatch.setattr(P, "live", lambda: True)
+    monkeypatch.setattr("IPython.display.display", lambda data, raw, display_id: shown.append(data["text/plain"])
+                        or Handle())
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    model.fit(np.zeros((40, 3)), np.zeros((40, 1)), batch_size=10, epochs=2, verbose=0,
+              callbacks=[P.KerasProgress("拟合", every=3600)])
+    assert shown[0].startswith("拟合 ▕") and "0/8" in shown[0]        # 4 batches × 2 epochs
+    assert "8/8" in shown[-1] and "loss=0" in shown[-1]

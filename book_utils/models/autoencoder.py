@@ -11,6 +11,7 @@ import tensorflow as tf
 from keras import layers
 
 from book_utils.checks import check_int as _check_int
+from book_utils.config import resolve_seed
 from book_utils.progress import Progress
 
 
@@ -159,7 +160,7 @@ def make_vae_step(model: VAE, optimizer, kl_weight: float = 1.0):
 
 
 def train(model, x_train, *, epochs: int, batch_size: int = 512, learning_rate: float = 1e-3,
-          x_test=None, target_noise: float = 0.0, on_epoch_end=None, seed: int = 0) -> dict:
+          x_test=None, target_noise: float = 0.0, on_epoch_end=None, seed: int | None = None) -> dict:
     """Train an :class:`AE` or :class:`VAE` on flattened images; return the per-epoch history.
 
     History keys: ``loss`` (and ``rec``/``kl`` for a VAE), plus ``test_*`` twins when ``x_test`` is
@@ -172,7 +173,7 @@ def train(model, x_train, *, epochs: int, batch_size: int = 512, learning_rate: 
     is_vae = isinstance(model, VAE)
     if not isinstance(model, (AE, VAE)):
         raise TypeError(f"model must be an AE or a VAE, got {type(model).__name__}")
-    ds = (tf.data.Dataset.from_tensor_slices(x_train).shuffle(batch_size * 5, seed=seed)
+    ds = (tf.data.Dataset.from_tensor_slices(x_train).shuffle(batch_size * 5, seed=resolve_seed(seed))
           .batch(batch_size).prefetch(tf.data.AUTOTUNE))
     optimizer = keras.optimizers.Adam(learning_rate=learning_rate)
     model(x_train[:1])

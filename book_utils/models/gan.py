@@ -10,7 +10,9 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
+from book_utils.checks import check_choice
 from book_utils.checks import check_int as _check_int
+from book_utils.config import resolve_seed
 from book_utils.progress import Progress
 
 
@@ -28,7 +30,7 @@ def _doublings(image_size):
 
 # --------------------------------------------------------------------------- DCGAN
 
-def make_image_dataset(images, batch_size: int = 64, *, resize: int | None = None, seed: int = 0):
+def make_image_dataset(images, batch_size: int = 64, *, resize: int | None = None, seed: int | None = None):
     """Images → shuffled, batched ``tf.data.Dataset`` scaled to [-1, 1] (repeat forever).
 
     ``images`` is an in-memory uint8 array (N, H, W) or (N, H, W, C), or a folder of jpg/png
@@ -61,7 +63,7 @@ def make_image_dataset(images, batch_size: int = 64, *, resize: int | None = Non
         return x / 127.5 - 1.0
 
     ds = ds.map(prep, num_parallel_calls=tf.data.AUTOTUNE).cache()
-    ds = ds.shuffle(min(n, max(128 * batch_size, 2048)), seed=seed).repeat()
+    ds = ds.shuffle(min(n, max(128 * batch_size, 2048)), seed=resolve_seed(seed)).repeat()
     return ds.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
 
 
@@ -162,33 +164,15 @@ def gradient_penalty(critic, x_real, x_fake):
     return tf.reduce_mean(tf.square(norm - 1.0))
 
 
-def make_gan_train_step(generator, discriminator, g_opt, d_opt, *, z_dim: int, loss: str = "gan",
-                        d_steps: int = 1, gp_weight: float = 10.0, label_smoothing: float = 0.0,
-                        ema_generator=None, ema_decay: float = 0.999):
-    """Compiled step(real) for Algorithm 1: ``d_steps`` D updates, then ONE G update.
+def make_gan_losses(generator, discriminator, *, loss: str = "gan", label_smoothing: float = 0.0,
+                    gp_weight: float = 10.0):
+    """(d_loss_fn(real, z), g_loss_fn(z)) for ``loss='gan'`` (BCE on logits) or ``'wgan-gp'``.
 
-    ``real`` holds ``d_steps`` mini-batches stacked on the batch axis (size d_steps·b); each D step
-    uses its own slice. ``loss='gan'`` (BCE on logits) or ``'wgan-gp'`` (critic scores + penalty).
     ``label_smoothing`` (``loss='gan'`` only): one-sided smoothing of D's real targets to 1 − s.
-    ``ema_generator``: a model with the generator's architecture whose weights track an exponential
-    moving average of the generator's (``ema ← d·ema + (1 − d)·G`` after every G step, with the usual
-    warm-up ``d = min(ema_decay, (1 + t)/(10 + t))`` at step t so the random initial weights fade quickly).
-    Returns (d_loss, g_loss) of the last D step and the G step.
     """
-    d_steps = _check_int("d_steps", d_steps)
-    if loss not in ("gan", "wgan-gp"):
-        raise ValueError(f"loss must be 'gan' or 'wgan-gp', got {loss!r}")
+    check_choice("loss", loss, ("gan", "wgan-gp"))
     if not 0.0 <= label_smoothing < 0.5:
         raise ValueError(f"label_smoothing must be in [0, 0.5), got {label_smoothing!r}")
-    if not 0.0 < ema_decay < 1.0:
-        raise ValueError(f"ema_decay must be in (0, 1), got {ema_decay!r}")
-    ema_pairs = []
-    if ema_generator is not None:
-        if len(ema_generator.weights) != len(generator.weights) or any(
-                tuple(a.shape) != tuple(b.shape) for a, b in zip(ema_generator.weights, generator.weights)):
-            raise ValueError("ema_generator must have the same architecture (weights) as the generator")
-        ema_pairs = list(zip(ema_generator.weights, generator.weights))
-    ema_t = tf.Variable(0.0, trainable=False, name="ema_step")
 
     def d_loss_fn(real, z):
         fake = generator(z, training=True)
@@ -204,6 +188,44 @@ def make_gan_train_step(generator, discriminator, g_opt, d_opt, *, z_dim: int, l
             bce = tf.nn.sigmoid_cross_entropy_with_logits
             return tf.reduce_mean(bce(labels=tf.ones_like(f), logits=f))
         return -tf.reduce_mean(f)
+
+    return d_loss_fn, g_loss_fn
+
+
+def make_ema_update(generator, ema_generator, decay: float = 0.999):
+    """update() that moves every weight of ``ema_generator`` (BN statistics too) toward the generator's:
+    ``ema ← d·ema + (1 − d)·G`` with the warm-up ``d = min(decay, (1 + t)/(10 + t))`` at update t,
+    so the random initial weights fade quickly."""
+    if not 0.0 < decay < 1.0:
+        raise ValueError(f"ema_decay must be in (0, 1), got {decay!r}")
+    pairs = list(zip(ema_generator.weights, generator.weights))
+    if len(ema_generator.weights) != len(generator.weights) or any(a.shape != b.shape for a, b in pairs):
+        raise ValueError("ema_generator must have the same architecture (weights) as the generator")
+    t = tf.Variable(0.0, trainable=False, name="ema_step")
+
+    def update():
+        step = t.assign_add(1.0)
+        d = tf.minimum(decay, (1.0 + step) / (10.0 + step))
+        for v_ema, v in pairs:
+            v_ema.assign(d * v_ema + (1.0 - d) * v)
+
+    return update
+
+
+def make_gan_train_step(generator, discriminator, g_opt, d_opt, *, z_dim: int, loss: str = "gan",
+                        d_steps: int = 1, gp_weight: float = 10.0, label_smoothing: float = 0.0,
+                        ema_generator=None, ema_decay: float = 0.999):
+    """Compiled step(real) for Algorithm 1: ``d_steps`` D updates, then ONE G update.
+
+    ``real`` holds ``d_steps`` mini-batches stacked on the batch axis (size d_steps·b); each D step
+    uses its own slice. The losses come from ``make_gan_losses``. ``ema_generator`` (optional, the
+    generator's architecture) tracks the moving average of its weights after every G step
+    (``make_ema_update``). Returns (d_loss, g_loss) of the last D step and the G step.
+    """
+    d_steps = _check_int("d_steps", d_steps)
+    d_loss_fn, g_loss_fn = make_gan_losses(generator, discriminator, loss=loss, label_smoothing=label_smoothing,
+                                           gp_weight=gp_weight)
+    ema_update = make_ema_update(generator, ema_generator, ema_decay) if ema_generator is not None else None
 
     @tf.function
     def step(real):
@@ -221,11 +243,8 @@ def make_gan_train_step(generator, discriminator, g_opt, d_opt, *, z_dim: int, l
             g_loss = g_loss_fn(z)
         grads = tape.gradient(g_loss, generator.trainable_variables)
         g_opt.apply_gradients(zip(grads, generator.trainable_variables))
-        if ema_pairs:                                  # weight averaging (incl. BN statistics)
-            t = ema_t.assign_add(1.0)
-            decay = tf.minimum(ema_decay, (1.0 + t) / (10.0 + t))
-            for v_ema, v in ema_pairs:
-                v_ema.assign(decay * v_ema + (1.0 - decay) * v)
+        if ema_update is not None:                     # weight averaging (incl. BN statistics)
+            ema_update()
         return d_loss, g_loss
 
     return step
@@ -275,10 +294,10 @@ def to_uint8(images):
     return x[..., 0] if x.shape[-1] == 1 else x
 
 
-def generate(generator, n: int, z_dim: int, seed: int = 0, batch_size: int = 500):
+def generate(generator, n: int, z_dim: int, seed: int | None = None, batch_size: int = 500):
     """n samples in [-1, 1] from fixed-seed normal z (inference-mode BatchNorm)."""
     n = _check_int("n", n)
-    z = np.random.default_rng(seed).standard_normal((n, z_dim)).astype(np.float32)
+    z = np.random.default_rng(resolve_seed(seed)).standard_normal((n, z_dim)).astype(np.float32)
     return np.concatenate([generator(z[i:i + batch_size], training=False).numpy()
                            for i in range(0, n, batch_size)])
 
@@ -316,7 +335,8 @@ def classifier_scores(probs, *, min_share: float = 0.01):
 
 # --------------------------------------------------------------------------- toy GANs (1-D and 2-D)
 
-def toy_mlp(in_dim, out_dim, hidden=32, layers=2, name=None, seed=0):
+def toy_mlp(in_dim, out_dim, hidden=32, layers=2, name=None, seed=None):
+    seed = resolve_seed(seed)
     net = [keras.Input((in_dim,))]
     for i in range(layers):
         net.append(keras.layers.Dense(hidden, activation="relu",
@@ -325,10 +345,10 @@ def toy_mlp(in_dim, out_dim, hidden=32, layers=2, name=None, seed=0):
     return keras.Sequential(net, name=name)
 
 
-def ring_of_gaussians(n: int, *, modes: int = 8, radius: float = 2.0, std: float = 0.02, seed: int = 0):
+def ring_of_gaussians(n: int, *, modes: int = 8, radius: float = 2.0, std: float = 0.02, seed: int | None = None):
     """n points from ``modes`` Gaussians evenly spaced on a circle (the mode-collapse benchmark)."""
     n, modes = _check_int("n", n), _check_int("modes", modes)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(resolve_seed(seed))
     k = rng.integers(0, modes, n)
     ang = 2 * np.pi * k / modes
     centers = radius * np.stack([np.cos(ang), np.sin(ang)], 1)
@@ -353,13 +373,13 @@ def modes_covered(points, *, modes: int = 8, radius: float = 2.0, tol: float = 0
 
 def train_toy_gan(sample_real, *, data_dim: int, z_dim: int, steps: int, loss: str = "gan", d_steps: int = 1,
                   lr: float = 1e-3, batch_size: int = 256, hidden: int = 32, g_hidden: int | None = None,
-                  g_layers: int = 2, checkpoints=(), n_show: int = 2000, seed: int = 0, beta_1: float = 0.5,
+                  g_layers: int = 2, checkpoints=(), n_show: int = 2000, seed: int | None = None, beta_1: float = 0.5,
                   beta_2: float = 0.999):
     """Train MLP G and D on a toy distribution; return (G, D, {step: samples}, history).
 
     ``sample_real(n, rng) -> (n, data_dim)`` draws real data. The steps are compiled.
     """
-    steps = _check_int("steps", steps)
+    steps, seed = _check_int("steps", steps), resolve_seed(seed)
     G = toy_mlp(z_dim, data_dim, g_hidden or hidden, g_layers, "G", seed)
     D = toy_mlp(data_dim, 1, hidden, 2, "D", seed + 7)
     g_opt = keras.optimizers.Adam(learning_rate=lr, beta_1=beta_1, beta_2=beta_2)

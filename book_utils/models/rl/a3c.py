@@ -9,6 +9,7 @@ import numpy as np
 import tensorflow as tf
 
 from book_utils.checks import check_int as _check_int
+from book_utils.config import resolve_seed
 
 from .common import Agent, _check_prob, discounted_returns, make_env, mlp, numpy_forward, softmax
 
@@ -16,7 +17,8 @@ from .common import Agent, _check_prob, discounted_returns, make_env, mlp, numpy
 class ActorCritic:
     """Two-headed network: shared-input actor (logits) and critic (value), as in the chapter."""
 
-    def __init__(self, obs_dim=4, n_actions=2, hidden=128, seed=0):
+    def __init__(self, obs_dim=4, n_actions=2, hidden=128, seed=None):
+        seed = resolve_seed(seed)
         self.actor = mlp([obs_dim, hidden, n_actions], name="actor", seed=seed)
         self.critic = mlp([obs_dim, hidden, 1], name="critic", seed=seed + 1)
 
@@ -54,7 +56,8 @@ class A3C(Agent):
     """
 
     def __init__(self, obs_dim=4, n_actions=2, *, hidden=128, lr=1e-3, gamma=0.99, n_steps=20,
-                 entropy=0.01, workers=2, seed=0):
+                 entropy=0.01, workers=2, seed=None):
+        seed = resolve_seed(seed)
         self.gamma = _check_prob("gamma", gamma)
         self.n_steps = _check_int("n_steps", n_steps)
         self.workers = _check_int("workers", workers)

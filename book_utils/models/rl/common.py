@@ -8,6 +8,7 @@ import numpy as np
 
 from book_utils.checks import check_int as _check_int
 from book_utils.checks import check_number
+from book_utils.config import resolve_seed
 from book_utils.tensors import softmax
 
 ENV_ID = "CartPole-v1"
@@ -24,10 +25,11 @@ def make_env(name: str = ENV_ID, *, render_mode: str | None = None):
     return gym.make(name, render_mode=render_mode)
 
 
-def mlp(sizes, *, output_activation=None, name=None, seed: int = 0):
+def mlp(sizes, *, output_activation=None, name=None, seed: int | None = None):
     """A Dense stack: ``sizes = [in, hidden..., out]``, ReLU hidden layers, he_normal init."""
     if len(sizes) < 2 or any(_check_int("layer size", s) != s for s in sizes):
         raise ValueError(f"sizes must list at least input and output sizes, got {sizes!r}")
+    seed = resolve_seed(seed)
     layers = [keras.Input((sizes[0],))]
     for i, s in enumerate(sizes[1:-1]):
         layers.append(keras.layers.Dense(s, activation="relu",
@@ -81,10 +83,11 @@ def evaluate_policy(act, *, episodes: int = 20, seed: int = 10_000, env_id: str 
     return np.array(returns)
 
 
-def record_episode(act_probs, *, seed: int = 0, env_id: str = ENV_ID, greedy: bool = True, max_steps: int = 500):
+def record_episode(act_probs, *, seed: int | None = None, env_id: str = ENV_ID, greedy: bool = True,
+                   max_steps: int = 500):
     """Play one episode; return dict of states (T,4), actions (T,), probs (T,2), total return."""
     env = make_env(env_id)
-    obs, _ = env.reset(seed=seed)
+    obs, _ = env.reset(seed=resolve_seed(seed))
     states, actions, probs = [], [], []
     done, total = False, 0.0
     while not done and len(states) < max_steps:

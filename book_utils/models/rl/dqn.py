@@ -6,6 +6,7 @@ import numpy as np
 import tensorflow as tf
 
 from book_utils.checks import check_int as _check_int
+from book_utils.config import resolve_seed
 
 from .common import Agent, _check_prob, mlp
 
@@ -13,7 +14,7 @@ from .common import Agent, _check_prob, mlp
 class ReplayBuffer:
     """Fixed-size ring buffer of (s, a, r, s', done) with uniform sampling."""
 
-    def __init__(self, capacity, obs_dim=4, seed=0):
+    def __init__(self, capacity, obs_dim=4, seed=None):
         self.capacity = _check_int("capacity", capacity)
         self.s = np.zeros((capacity, obs_dim), np.float32)
         self.a = np.zeros(capacity, np.int32)
@@ -21,7 +22,7 @@ class ReplayBuffer:
         self.s2 = np.zeros((capacity, obs_dim), np.float32)
         self.done = np.zeros(capacity, np.float32)
         self.size, self.pos = 0, 0
-        self.rng = np.random.default_rng(seed)
+        self.rng = np.random.default_rng(resolve_seed(seed))
 
     def __len__(self):
         return self.size
@@ -59,7 +60,8 @@ class DQN(Agent):
 
     def __init__(self, obs_dim=4, n_actions=2, *, hidden=256, lr=5e-4, gamma=0.99, buffer_size=50_000,
                  batch_size=64, warmup=1000, train_every=1, gradient_steps=None, target_every=500,
-                 eps_start=1.0, eps_end=0.01, eps_decay_steps=10_000, double=True, clipnorm=None, seed=0):
+                 eps_start=1.0, eps_end=0.01, eps_decay_steps=10_000, double=True, clipnorm=None, seed=None):
+        seed = resolve_seed(seed)
         self.gamma = _check_prob("gamma", gamma)
         self.batch_size = _check_int("batch_size", batch_size)
         self.warmup = max(_check_int("warmup", warmup), self.batch_size)

@@ -6,6 +6,7 @@ import numpy as np
 import tensorflow as tf
 
 from book_utils.checks import check_int as _check_int
+from book_utils.config import resolve_seed
 
 from .common import Agent, _check_prob, discounted_returns, mlp
 
@@ -14,7 +15,8 @@ class Reinforce(Agent):
     """REINFORCE with an optional learned baseline V(s) (Algorithm 1/2 of the chapter)."""
 
     def __init__(self, obs_dim=4, n_actions=2, *, hidden=128, lr=1e-3, value_lr=3e-3, gamma=0.99,
-                 baseline=True, seed=0):
+                 baseline=True, seed=None):
+        seed = resolve_seed(seed)
         self.gamma = _check_prob("gamma", gamma)
         self.baseline = bool(baseline)
         self.model = mlp([obs_dim, hidden, n_actions], name="policy", seed=seed)
@@ -68,7 +70,8 @@ class PPO(Agent):
     """PPO with the clipped surrogate objective, Monte-Carlo returns and a separate critic."""
 
     def __init__(self, obs_dim=4, n_actions=2, *, hidden=100, lr=1e-3, value_lr=3e-3, gamma=0.98,
-                 clip=0.2, epochs=10, batch_size=32, seed=0):
+                 clip=0.2, epochs=10, batch_size=32, seed=None):
+        seed = resolve_seed(seed)
         self.gamma = _check_prob("gamma", gamma)
         self.clip = _check_prob("clip", clip, 0.0, 1.0)
         self.epochs = _check_int("epochs", epochs)

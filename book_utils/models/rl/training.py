@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from book_utils.checks import check_int as _check_int
+from book_utils.config import resolve_seed
 from book_utils.progress import Progress
 
 from .a3c import A3C
@@ -14,7 +15,7 @@ from .policy_gradient import PPO, Reinforce
 AGENTS = {"reinforce": Reinforce, "ppo": PPO, "dqn": DQN, "a3c": A3C}
 
 
-def train_agent(kind: str, episodes: int, *, seed: int = 0, solved: float | None = None, window: int = 20,
+def train_agent(kind: str, episodes: int, *, seed: int | None = None, solved: float | None = None, window: int = 20,
                 select_every: int | None = None, select_episodes: int = 5, **kwargs):
     """Train one agent on CartPole-v1; return ``(agent, returns_per_episode)``.
 
@@ -27,7 +28,7 @@ def train_agent(kind: str, episodes: int, *, seed: int = 0, solved: float | None
     """
     if kind not in AGENTS:
         raise ValueError(f"kind must be one of {sorted(AGENTS)}, got {kind!r}")
-    episodes = _check_int("episodes", episodes)
+    episodes, seed = _check_int("episodes", episodes), resolve_seed(seed)
     if select_every is not None:
         _check_int("select_every", select_every)
     agent = AGENTS[kind](seed=seed, **kwargs)
