@@ -407,10 +407,20 @@ def smoke_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def _previous_smoke_seconds() -> dict:
+    """{notebook stem: seconds} from the committed ``smoke_full.json`` ({} when it is missing or unreadable)."""
+    try:
+        rows = json.loads((Path(__file__).resolve().parent.parent / "smoke_full.json").read_text())
+        return {Path(r["notebook"]).stem: float(r["seconds"]) for r in rows}
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+
+
 def _smoke_all(notebooks, jobs: int, timeout, reply_grace) -> list[dict]:
     """Smoke-run notebooks, ``jobs`` at a time, each in its own process (its own peak memory).
 
-    Every notebook runs even when one fails; the failures are raised together at the end.
+    The notebooks start longest first (by the last committed measurement), so no long one runs alone at
+    the end. Every notebook runs even when one fails; the failures are raised together at the end.
     """
     import subprocess
     import tempfile
@@ -424,8 +434,11 @@ def _smoke_all(notebooks, jobs: int, timeout, reply_grace) -> list[dict]:
             print(done.stdout.strip() or done.stderr.strip(), flush=True)
             return json.loads(Path(report.name).read_text())[0] if done.returncode == 0 else done.stderr.strip()
 
+    previous = _previous_smoke_seconds()
+    order = sorted(notebooks, key=lambda nb: -previous.get(Path(nb).stem, float("inf")))  # longest first
     with ThreadPoolExecutor(jobs) as pool:
-        outcomes = list(pool.map(one, notebooks))
+        done = dict(zip(order, pool.map(one, order)))
+    outcomes = [done[nb] for nb in notebooks]
     failed = [o for o in outcomes if isinstance(o, str)]
     if failed:
         raise ExecutionFailed(f"{len(failed)} of {len(outcomes)} notebooks failed:\n" + "\n".join(failed))

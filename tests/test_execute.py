@@ -155,3 +155,16 @@ def test_bootstrap_first_cell(url):
     assert ("%pip install" in once and url in once) == bool(url)
     other = execute.bootstrap_source(once, "https://example.org/x/y")
     assert "https://example.org/x/y" in other and (not url or url not in other)
+
+
+def test_smoke_starts_the_longest_notebook_first(tmp_path, monkeypatch):
+    assert execute._previous_smoke_seconds()["ch15_custom_dataset"] > 0  # the committed measurement is read
+    log = tmp_path / "started.txt"
+    for name in "ab":
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+            f"open({str(log)!r}, 'a').write({name!r})")])
+        nbformat.write(nb, tmp_path / f"{name}.ipynb")
+    monkeypatch.setattr(execute, "_previous_smoke_seconds", lambda: {"a": 1.0, "b": 90.0})
+    rows = execute._smoke_all([str(tmp_path / f"{n}.ipynb") for n in "ab"], 1, 60, 30)
+    assert log.read_text() == "ba"                                    # by the last measurement, longest first …
+    assert [r["notebook"] for r in rows] == ["a", "b"]                # … reported in the order given
