@@ -75,7 +75,7 @@ ENVIRONMENT: dict = {}
 RESULTS: list[dict] = []
 
 
-def resolve_seed(seed: int | None) -> int:
+def resolve_seed(seed: int | None = None) -> int:
     """``seed`` itself, or the seed given to ``setup`` when it is None (42, setup's default, before any setup).
 
     Every helper with a ``seed`` argument defaults to None and calls this, so ``bu.setup(seed=…)``

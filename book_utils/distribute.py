@@ -163,21 +163,21 @@ def train(strategy, build_model, x, y, loss_fn, *, steps: int, global_batch: int
     return model, [float(step(next(it))) for _ in range(check_int("steps", steps))]
 
 
-def train_demo(strategy, steps: int = 40) -> list[float]:
+def train_demo(strategy, steps: int = 40, seed: int | None = None) -> list[float]:
     """The multi-worker demo: ``demo_model`` on ``demo_data``; the loss of every step."""
-    mse = keras.losses.MeanSquaredError(reduction="none")
-    return train(strategy, demo_model, *demo_data(), mse, steps=steps)[1]
+    mse, seed = keras.losses.MeanSquaredError(reduction="none"), resolve_seed(seed)
+    return train(strategy, demo_model, *demo_data(seed=seed), mse, steps=steps, seed=seed)[1]
 
 
-def run_local_cluster(n_workers: int = 2, *, timeout: float = 300) -> list[dict]:
-    """Start ``n_workers`` demo workers on 127.0.0.1 (own processes, own TF_CONFIG), wait for all,
-    return their results; on failure or timeout every worker is killed and RuntimeError says why."""
+def run_local_cluster(n_workers: int = 2, *, timeout: float = 300, seed: int | None = None) -> list[dict]:
+    """Start ``n_workers`` demo workers on 127.0.0.1 (own processes, own TF_CONFIG, this process's seed),
+    wait for all, return their results; on failure or timeout every worker is killed and RuntimeError says why."""
     n_workers = check_int("n_workers", n_workers, 2, 16)
     ports = free_ports(n_workers)
     with tempfile.TemporaryDirectory() as tmp:
         out = str(Path(tmp) / "result.json")
-        procs = [subprocess.Popen([sys.executable, "-m", "book_utils.distribute", "worker", out],
-                                  env={**os.environ, "TF_CONFIG": local_tf_config(ports, i)},
+        worker = [sys.executable, "-m", "book_utils.distribute", "worker", out, str(resolve_seed(seed))]
+        procs = [subprocess.Popen(worker, env={**os.environ, "TF_CONFIG": local_tf_config(ports, i)},
                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
                  for i in range(n_workers)]
         try:
@@ -195,15 +195,15 @@ def run_local_cluster(n_workers: int = 2, *, timeout: float = 300) -> list[dict]
         return [json.loads(Path(f"{out}.{i}").read_text()) for i in range(n_workers)]
 
 
-def _worker_main(out_path: str) -> None:
+def _worker_main(out_path: str, seed: int) -> None:
     strategy = pick_strategy()
-    losses = train_demo(strategy)
+    losses = train_demo(strategy, seed=seed)
     index = parse_tf_config()["task"]["index"]
     with atomic_file(f"{out_path}.{index}", "w") as f:
         json.dump({"replicas": strategy.num_replicas_in_sync, "losses": losses}, f)
 
 
-if __name__ == "__main__":  # python -m book_utils.distribute worker OUT.json
-    if len(sys.argv) != 3 or sys.argv[1] != "worker":
-        sys.exit("usage: python -m book_utils.distribute worker OUT.json   (with $TF_CONFIG set)")
-    _worker_main(sys.argv[2])
+if __name__ == "__main__":  # python -m book_utils.distribute worker OUT.json SEED
+    if len(sys.argv) != 4 or sys.argv[1] != "worker" or not sys.argv[3].isdigit():
+        sys.exit("usage: python -m book_utils.distribute worker OUT.json SEED   (with $TF_CONFIG set)")
+    _worker_main(sys.argv[2], int(sys.argv[3]))
