@@ -13,6 +13,7 @@ import tensorflow as tf
 from keras import layers
 
 from book_utils.checks import check_int, check_number
+from book_utils.models.norm import FusedBatchNorm
 
 
 def _check_width(width) -> float:
@@ -45,7 +46,7 @@ def lenet5(width: float = 1.0, *, batch_norm: bool = False, bn_dense: bool = Fal
     def conv_unit(filters):
         unit = [layers.Conv2D(filters, kernel_size=3, strides=1)]
         if batch_norm:
-            unit.append(layers.BatchNormalization())
+            unit.append(FusedBatchNorm())
         return unit + [layers.MaxPooling2D(pool_size=2, strides=2), layers.ReLU()]
 
     def dense_unit(units):
@@ -76,7 +77,7 @@ def vgg13_conv(width: float = 1.0, *, batch_norm: bool = False) -> keras.Sequent
         for _ in range(2):
             if batch_norm:
                 stack += [layers.Conv2D(f, kernel_size=3, padding="same"),
-                          layers.BatchNormalization(), layers.ReLU()]
+                          FusedBatchNorm(), layers.ReLU()]
             else:
                 stack.append(layers.Conv2D(f, kernel_size=3, padding="same", activation="relu"))
         stack.append(layers.MaxPooling2D(pool_size=2, strides=2, padding="same"))
@@ -115,10 +116,10 @@ class BasicBlock(layers.Layer):
             raise ValueError(f"stride must be 1 or 2, got {stride!r}")
         self.filters, self.stride = int(filters), int(stride)
         self.conv1 = layers.Conv2D(filters, 3, strides=stride, padding="same")
-        self.bn1 = layers.BatchNormalization()
+        self.bn1 = FusedBatchNorm()
         self.relu = layers.ReLU()
         self.conv2 = layers.Conv2D(filters, 3, strides=1, padding="same")
-        self.bn2 = layers.BatchNormalization()
+        self.bn2 = FusedBatchNorm()
         if stride != 1:
             self.downsample = keras.Sequential([layers.Conv2D(filters, 1, strides=stride)])
         else:
@@ -163,7 +164,7 @@ class ResNet(keras.Model):
         self.layer_dims, self.num_classes, self.width = layer_dims, _check_classes(num_classes), _check_width(width)
         self.stem = keras.Sequential([
             layers.Conv2D(scaled(64, width), 3, strides=1),
-            layers.BatchNormalization(),
+            FusedBatchNorm(),
             layers.ReLU(),
             layers.MaxPooling2D(pool_size=2, strides=1, padding="same"),
         ])
@@ -207,7 +208,7 @@ def dense_block(input_shape, num_layers: int = 3, growth_rate: int = 32, width: 
     features = [inputs]
     for _ in range(num_layers):
         x = features[0] if len(features) == 1 else layers.Concatenate(axis=-1)(features)
-        x = layers.BatchNormalization()(x)
+        x = FusedBatchNorm()(x)
         x = layers.ReLU()(x)
         features.append(layers.Conv2D(k, 3, padding="same")(x))
     outputs = layers.Concatenate(axis=-1)(features)
