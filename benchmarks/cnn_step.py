@@ -1,7 +1,7 @@
 """CNN training step of chapter 10 against this machine's matmul peaks, all measured in one process.
 
     flock /tmp/book_exec.lock .venv/bin/python benchmarks/cnn_step.py [--part main|loop|loop2|fitproto|
-                                      xla|xla_ops|profile|batch|all] [--models vgg,resnet] [--determinism on|off]
+                                      bn|xla|xla_ops|profile|batch|all] [--models vgg,resnet] [--determinism on|off]
 
 Models and settings are ch10's `book` profile: VGG13-BN width 0.25, batch 256, and ResNet18
 width 0.125, batch 128; SGD(momentum 0.9, nesterov, weight decay 5e-4), label smoothing 0.1,
@@ -23,6 +23,8 @@ Parts (each well under 3 minutes on the 2-core CPU):
 * ``profile``: forward / forward+backward / full step timed as separate compiled functions, and
   an op-level profile (TF profiler) of the step by op type.
 * ``batch``: step alone at several batch sizes.
+* ``bn``: the step with Keras's ``BatchNormalization`` vs ``FusedBatchNorm`` (what the cnn models use),
+  interleaved rounds in one process.
 """
 from __future__ import annotations
 
@@ -61,13 +63,19 @@ def precision(bf16: bool) -> str:
 class Setup:
     """A freshly built model, its optimizer/loss/metrics and one synthetic batch."""
 
-    def __init__(self, name: str, *, bf16: bool = True, batch: int | None = None, jit: bool = False, seed: int = 0):
+    def __init__(self, name: str, *, bf16: bool = True, batch: int | None = None, jit: bool = False, seed: int = 0,
+                 keras_bn: bool = False):
         build, default_batch = MODELS[name]
         self.batch = batch or default_batch
         self.policy = precision(bf16)
         bu.set_seed(seed)
-        with bu.device.dtype_policy(self.policy):
-            self.model = build()
+        fused = cnn.FusedBatchNorm                   # keras_bn: build with Keras's own (unfused) BatchNormalization
+        cnn.FusedBatchNorm = keras.layers.BatchNormalization if keras_bn else fused
+        try:
+            with bu.device.dtype_policy(self.policy):
+                self.model = build()
+        finally:
+            cnn.FusedBatchNorm = fused
         self.model(tf.zeros([1, 32, 32, 3]))
         self.loss = keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=0.1)
         self.opt = keras.optimizers.SGD(0.1, momentum=0.9, nesterov=True, weight_decay=5e-4)
@@ -347,6 +355,21 @@ def part_profile(names, pk):
         _common.print_profile(_common.op_profile(prof, top=14), "the full step", steps)
 
 
+def part_bn(names, pk, rounds: int = 5):
+    """The step with Keras's BatchNormalization vs book_utils' FusedBatchNorm: medians of interleaved rounds."""
+    for name in names:
+        setups = {"Keras BatchNormalization": Setup(name, keras_bn=True), "FusedBatchNorm": Setup(name)}
+        rates = {k: [] for k in setups}
+        for _ in range(rounds):
+            for k, s in setups.items():
+                rates[k].append(s.step_rate(steps=8, repeats=1))
+        med = {k: float(np.median(v)) for k, v in rates.items()}
+        s = setups["FusedBatchNorm"]
+        for k, r in med.items():
+            print(f"{LABEL[name]:16s} {k:25s} {fmt(r, s.flops, pk)}")
+        print(f"{LABEL[name]:16s} fused / Keras {med['FusedBatchNorm'] / med['Keras BatchNormalization']:.2f}×")
+
+
 def part_batch(names, pk):
     sizes = {"vgg": (64, 128, 256, 512), "resnet": (64, 128, 256, 512)}
     for name in names:
@@ -358,7 +381,8 @@ def part_batch(names, pk):
 
 def main(argv=None):
     p = argparse.ArgumentParser()
-    p.add_argument("--part", default="main", choices=("main", "loop", "loop2", "fitproto", "xla", "xla_ops", "profile", "batch", "all"))
+    p.add_argument("--part", default="main",
+                   choices=("main", "bn", "loop", "loop2", "fitproto", "xla", "xla_ops", "profile", "batch", "all"))
     p.add_argument("--models", default="vgg,resnet")
     p.add_argument("--determinism", default="on", choices=("on", "off"),
                    help="bu.setup turns op determinism on, as in every chapter; 'off' turns it off again")
@@ -377,7 +401,7 @@ def main(argv=None):
     pk = _common.peaks()
     print(f"matmul peaks (start): fp32 {pk['fp32']:.0f} GFLOP/s, bf16 {pk['bf16']:.0f} GFLOP/s "
           f"(bf16/fp32 {pk['bf16'] / pk['fp32']:.2f}×)")
-    parts = ("main", "loop", "xla", "xla_ops", "profile", "batch") if args.part == "all" else (args.part,)
+    parts = ("main", "bn", "loop", "xla", "xla_ops", "profile", "batch") if args.part == "all" else (args.part,)
     for part in parts:
         print(f"\n##### part {part}")
         globals()[f"part_{part}"](names, pk)
