@@ -21,16 +21,22 @@ def test_silent_in_batch_runs_and_outside_a_kernel(monkeypatch):
         assert p.handle is None
 
 
-def test_live_progress_refreshes_one_display(monkeypatch):
-    shown = []
+@pytest.fixture
+def shown(monkeypatch):
+    """Pretend a learner watches: every text the progress display shows, in order."""
+    lines = []
 
     class Handle:
         def update(self, data, raw):
-            shown.append(data["text/plain"])
+            lines.append(data["text/plain"])
 
     monkeypatch.setattr(P, "live", lambda: True)
-    monkeypatch.setattr("IPython.display.display", lambda data, raw, display_id: shown.append(data["text/plain"])
+    monkeypatch.setattr("IPython.display.display", lambda data, raw, display_id: lines.append(data["text/plain"])
                         or Handle())
+    return lines
+
+
+def test_live_progress_refreshes_one_display(shown):
     p = P.Progress(3, "DQN", every=3600)
     p.update(1, 回报=20.0)          # too soon: not refreshed
     p.update(3, 回报=500.0)         # the end is always shown
@@ -44,19 +50,10 @@ def test_bad_input():
         P.Progress(3, every=-1)
 
 
-def test_keras_fit_shows_the_same_line(monkeypatch):
+def test_keras_fit_shows_the_same_line(shown):
     import keras
     import numpy as np
 
-    shown = []
-
-    class Handle:
-        def update(self, data, raw):
-            shown.append(data["text/plain"])
-
-    monkeypatch.setattr(P, "live", lambda: True)
-    monkeypatch.setattr("IPython.display.display", lambda data, raw, display_id: shown.append(data["text/plain"])
-                        or Handle())
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
     model.compile("sgd", "mse")
     model.fit(np.zeros((40, 3)), np.zeros((40, 1)), batch_size=10, epochs=2, verbose=0,
