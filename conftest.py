@@ -9,6 +9,7 @@ and how to provide it. A notebook that needs a missing dataset is skipped with t
 stored outputs come from the real data, so a run on the synthetic stand-ins could only report
 spurious output mismatches. Unit tests and the other notebooks still run.
 """
+
 import os
 import re
 from pathlib import Path
@@ -75,7 +76,8 @@ def _data_block(config) -> list[str]:
         *(f"  - {name}: expected at {where}" for name, where in missing.items()),
         "  how to provide them:",
         "    * point BOOK_DATA_DIR at a mirror laid out like ../shared/datasets (README, 'Datasets'), or",
-        "    * allow network access" + (" and unset BOOK_OFFLINE" if offline else "")
+        "    * allow network access"
+        + (" and unset BOOK_OFFLINE" if offline else "")
         + " (files are downloaded into the Keras cache and checked by SHA-256),",
         "    * then warm the cache once: python -c 'from book_utils import data; data.prepare()'",
     ]
@@ -97,9 +99,12 @@ def pytest_collection_modifyitems(config, items):
         if path not in needs:
             needs[path] = [n for n in notebook_datasets(path) if n in missing]
         if needs[path]:
-            item.add_marker(pytest.mark.skip(
-                reason=f"real data missing ({', '.join(needs[path])}); stored outputs come from the real "
-                       "datasets -- see the 'datasets' block at the top of the run"))
+            item.add_marker(
+                pytest.mark.skip(
+                    reason=f"real data missing ({', '.join(needs[path])}); stored outputs come from the real "
+                    "datasets -- see the 'datasets' block at the top of the run"
+                )
+            )
 
 
 def pytest_terminal_summary(terminalreporter, config):

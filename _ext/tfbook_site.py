@@ -18,6 +18,7 @@ The reader's site (see README, "The site"):
   short Chinese note on what it does and how to run it live.
 * Repository and launch buttons appear only when ``repository.url`` in ``_config.yml`` is set.
 """
+
 from __future__ import annotations
 
 import ast
@@ -112,18 +113,33 @@ class ResultsTable(_TableDirective):
             facts = [f"`{profile}` 规模", str(meta.get("device", "?")).upper()]
             if wall:
                 facts.append(f"整章运行 {wall:,.0f} s")
-            lines += ["", f"```{{rubric}} {title}", "```", "",
-                      f"{{doc}}`打开本章 </chapters/{stem}>` · " + " · ".join(facts), "",
-                      "```{list-table}", ":header-rows: 1", ":widths: 52 24 24",
-                      ":class: tfbook-results", "", "* - 实验", "  - 教材", "  - 本书"]
+            lines += [
+                "",
+                f"```{{rubric}} {title}",
+                "```",
+                "",
+                f"{{doc}}`打开本章 </chapters/{stem}>` · " + " · ".join(facts),
+                "",
+                "```{list-table}",
+                ":header-rows: 1",
+                ":widths: 52 24 24",
+                ":class: tfbook-results",
+                "",
+                "* - 实验",
+                "  - 教材",
+                "  - 本书",
+            ]
             for r in results:
                 label = labels.get(r["name"], f"`{r['name']}`")
                 anchor = where.get(r["name"])
                 if anchor:
                     num = anchor[1].split()[0] if re.match(r"[A-Z]?[\d.]+\s", anchor[1]) else "正文"
                     label += f" ([{num}](/chapters/{stem}.ipynb#{anchor[0]}))"
-                lines += [f"* - {label}", f"  - {_percent(r['name'], r.get('textbook'), r.get('unit', ''))}",
-                          f"  - {_percent(r['name'], r.get('value'), r.get('unit', ''))}"]
+                lines += [
+                    f"* - {label}",
+                    f"  - {_percent(r['name'], r.get('textbook'), r.get('unit', ''))}",
+                    f"  - {_percent(r['name'], r.get('value'), r.get('unit', ''))}",
+                ]
             lines += ["```", ""]
         if not lines:
             return []
@@ -186,8 +202,11 @@ def intro_section(stem: str, candidates: list[str]) -> tuple[str, str] | None:
     blocks: list[tuple[str, str, str]] = []  # (anchor, heading, text line)
     for anchor, heading, cell in _nb_sections(nb):
         if cell["cell_type"] == "markdown":
-            blocks += [(anchor, heading, line) for line in "".join(cell["source"]).splitlines()
-                       if not re.match(r"#{1,6}\s|\([^)\s]+\)=", line)]
+            blocks += [
+                (anchor, heading, line)
+                for line in "".join(cell["source"]).splitlines()
+                if not re.match(r"#{1,6}\s|\([^)\s]+\)=", line)
+            ]
     for term in candidates:
         if not term:
             continue
@@ -221,8 +240,12 @@ class GlossaryTable(_TableDirective):
                 title = _chapter_title(json.loads(path.read_text(encoding="utf-8")), stem)
                 lines += ["", f"```{{rubric}} {title}", "```", ""]
             en = e["en"]
-            candidates = [e["zh"], e["zh"][:-1] if len(e["zh"]) >= 4 else "", en.split(" (")[0],
-                          en.split()[0] if len(en.split()[0]) >= 5 else ""]
+            candidates = [
+                e["zh"],
+                e["zh"][:-1] if len(e["zh"]) >= 4 else "",
+                en.split(" (")[0],
+                en.split()[0] if len(en.split()[0]) >= 5 else "",
+            ]
             where = intro_section(stem, candidates)
             if where:
                 link = f"[{where[1]}](/chapters/{stem}.ipynb#{where[0]})"
@@ -247,7 +270,6 @@ def textbook_role(name, rawtext, text, lineno, inliner, options=None, content=No
     node += nodes.Text(text)
     node += nodes.inline("", "教材", classes=["textbook-badge"])
     return [node], []
-
 
 
 SMOKE_REPORT = ROOT / "smoke_full.json"
@@ -286,7 +308,9 @@ def full_needs_role(name, rawtext, text, lineno, inliner, options=None, content=
     if row is None:
         msg = inliner.reporter.error(
             f"no smoke run of {text!r} in {SMOKE_REPORT.name}; run "
-            "python -m book_utils.execute --smoke --report smoke_full.json chapters/*.ipynb", line=lineno)
+            "python -m book_utils.execute --smoke --report smoke_full.json chapters/*.ipynb",
+            line=lineno,
+        )
         return [inliner.problematic(rawtext, rawtext, msg)], [msg]
     inliner.document.settings.record_dependencies.add(str(SMOKE_REPORT))
     node = nodes.inline(rawtext, "", classes=["full-needs"])
@@ -302,8 +326,11 @@ class SmokeTable(_TableDirective):
         self.state.document.settings.record_dependencies.add(str(SMOKE_REPORT))
         toc = (ROOT / "_toc.yml").read_text(encoding="utf-8")  # every notebook in the book (both appendices)
         stems = {stem for stem in rows if f"chapters/{stem}" in toc}
-        table = [[f"{{doc}}`{stem} </chapters/{stem}>`", f"{row['seconds']:.0f}", f"{row['peak_mb']:,}",
-                  _model_sizes(row)] for stem, row in sorted(rows.items()) if stem in stems]
+        table = [
+            [f"{{doc}}`{stem} </chapters/{stem}>`", f"{row['seconds']:.0f}", f"{row['peak_mb']:,}", _model_sizes(row)]
+            for stem, row in sorted(rows.items())
+            if stem in stems
+        ]
         return self.render(["Notebook", "秒", "峰值内存 MB", "最大的模型（参数）"], table, "28 10 14 48")
 
 
@@ -379,8 +406,7 @@ def _stable_section_ids(app, doctree):
 # Chinese typography: no space from a source line break between two CJK characters
 # ---------------------------------------------------------------------------------------------
 
-_CJK = ("\u2e80-\u2fdf\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff"
-        "\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef")
+_CJK = "\u2e80-\u2fdf\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef"
 _CJK_CHAR = re.compile(f"[{_CJK}]")
 _BREAK = re.compile(r"[ \t]*\n\s*")
 _QUOTES = "\u00b7\u2014\u2018\u2019\u201c\u201d\u2026"  # used in Chinese text, shared with Latin
@@ -389,15 +415,24 @@ _QUOTES = "\u00b7\u2014\u2018\u2019\u201c\u201d\u2026"  # used in Chinese text, 
 def _joins(before: str, after: str) -> bool:
     """Whether a line break between these characters is a break inside Chinese text."""
     cjk_b, cjk_a = bool(_CJK_CHAR.fullmatch(before or "x")), bool(_CJK_CHAR.fullmatch(after or "x"))
-    return (cjk_b or before in _QUOTES) and (cjk_a or after in _QUOTES) and (cjk_b or cjk_a) \
-        if before and after else False
+    return (
+        (cjk_b or before in _QUOTES) and (cjk_a or after in _QUOTES) and (cjk_b or cjk_a) if before and after else False
+    )
 
 
 def _skip_types():
     from docutils import nodes
 
-    return (nodes.literal, nodes.literal_block, nodes.math, nodes.math_block, nodes.raw,
-            nodes.comment, nodes.FixedTextElement, nodes.doctest_block)
+    return (
+        nodes.literal,
+        nodes.literal_block,
+        nodes.math,
+        nodes.math_block,
+        nodes.raw,
+        nodes.comment,
+        nodes.FixedTextElement,
+        nodes.doctest_block,
+    )
 
 
 def remove_cjk_line_breaks(doctree) -> int:
@@ -445,7 +480,7 @@ def remove_cjk_line_breaks(doctree) -> int:
 
             out, last = [], 0
             for m in _BREAK.finditer(s):
-                out.append(s[last:m.start()])
+                out.append(s[last : m.start()])
                 b, a = before(m.start()), after(m.end())
                 if _joins(b, a):
                     removed += 1
@@ -601,8 +636,13 @@ def _config_inited(app, config):
         theme.setdefault("use_repository_button", True)
         theme.setdefault("use_issues_button", True)
     else:
-        for key in ("repository_url", "use_repository_button", "use_issues_button",
-                    "use_edit_page_button", "launch_buttons"):
+        for key in (
+            "repository_url",
+            "use_repository_button",
+            "use_issues_button",
+            "use_edit_page_button",
+            "launch_buttons",
+        ):
             theme.pop(key, None)
 
 
@@ -611,15 +651,25 @@ def _config_inited(app, config):
 # ---------------------------------------------------------------------------------------------
 
 _PROMPTS = {
-    "Show code cell source": "显示代码", "Hide code cell source": "隐藏代码",
-    "Show code cell content": "显示代码单元", "Hide code cell content": "隐藏代码单元",
-    "Show code cell output": "显示输出", "Hide code cell output": "隐藏输出",
-    "Show code cell outputs": "显示输出", "Hide code cell outputs": "隐藏输出",
+    "Show code cell source": "显示代码",
+    "Hide code cell source": "隐藏代码",
+    "Show code cell content": "显示代码单元",
+    "Hide code cell content": "隐藏代码单元",
+    "Show code cell output": "显示输出",
+    "Hide code cell output": "隐藏输出",
+    "Show code cell outputs": "显示输出",
+    "Hide code cell outputs": "隐藏输出",
 }
 
 _CONTROL_KINDS = {
-    "Slider": "滑块", "Dropdown": "下拉框", "Checkbox": "复选框", "ToggleButtons": "切换按钮",
-    "Button": "按钮", "Text": "输入框", "Play": "播放按钮", "RadioButtons": "单选框",
+    "Slider": "滑块",
+    "Dropdown": "下拉框",
+    "Checkbox": "复选框",
+    "ToggleButtons": "切换按钮",
+    "Button": "按钮",
+    "Text": "输入框",
+    "Play": "播放按钮",
+    "RadioButtons": "单选框",
 }
 
 
@@ -635,8 +685,11 @@ def split_listing(code: str) -> tuple[str, str]:
     node = tree.body[0]
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and len(tree.body) == 1:
         first = node.body[0]
-        doc = isinstance(first, ast.Expr) and isinstance(getattr(first, "value", None), ast.Constant) \
+        doc = (
+            isinstance(first, ast.Expr)
+            and isinstance(getattr(first, "value", None), ast.Constant)
             and isinstance(first.value.value, str)
+        )
         end = first.end_lineno if doc else first.lineno - 1
         if doc and len(node.body) == 1:
             return code, ""
@@ -659,9 +712,11 @@ def _listing_html(app, code: str, name: str) -> str | None:
     def block(src):
         return f'<div class="highlight-python notranslate">{hl.highlight_block(src.rstrip(), "python")}</div>'
 
-    return (f'<div class="bu-listing" data-name="{html_lib.escape(name)}">{block(head)}'
-            f'<details class="bu-listing-body"><summary>展开 <code>{html_lib.escape(name)}</code> '
-            f'的实现（{n_body} 行）</summary>{block(body)}</details></div>')
+    return (
+        f'<div class="bu-listing" data-name="{html_lib.escape(name)}">{block(head)}'
+        f'<details class="bu-listing-body"><summary>展开 <code>{html_lib.escape(name)}</code> '
+        f"的实现（{n_body} 行）</summary>{block(body)}</details></div>"
+    )
 
 
 def _widget_note(state: dict, model_id: str) -> str:
@@ -695,10 +750,12 @@ def _widget_note(state: dict, model_id: str) -> str:
         if labels:
             what += "（" + "、".join(dict.fromkeys(labels)) + "）"
         what += "。"
-    return (f"{what}静态网页没有 Python 内核："
-            "这里显示的是保存时的状态，改变控件不会重新计算。"
-            "要实时交互，请用页面顶部的下载按钮取得本章 .ipynb，"
-            "在 JupyterLab 中从头运行到这个单元。")
+    return (
+        f"{what}静态网页没有 Python 内核："
+        "这里显示的是保存时的状态，改变控件不会重新计算。"
+        "要实时交互，请用页面顶部的下载按钮取得本章 .ipynb，"
+        "在 JupyterLab 中从头运行到这个单元。"
+    )
 
 
 def _output_post_transform():
@@ -743,8 +800,12 @@ def _output_post_transform():
                 nb = json.loads(path.read_text(encoding="utf-8"))
             except (OSError, ValueError):
                 return {}
-            return nb.get("metadata", {}).get("widgets", {}).get(
-                "application/vnd.jupyter.widget-state+json", {}).get("state", {})
+            return (
+                nb.get("metadata", {})
+                .get("widgets", {})
+                .get("application/vnd.jupyter.widget-state+json", {})
+                .get("state", {})
+            )
 
         def note_widget(self, raw, text, state):
             m = re.search(r'"model_id":\s*"([0-9a-f]+)"', text)

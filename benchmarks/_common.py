@@ -4,6 +4,7 @@ Run every benchmark under the notebooks' lock so that neither disturbs the other
 
     flock /tmp/book_exec.lock .venv/bin/python benchmarks/cnn_step.py
 """
+
 from __future__ import annotations
 
 import collections
@@ -23,8 +24,10 @@ def peaks(repeats: int = 10) -> dict:
     """fp32 and bf16 matmul peaks (GFLOP/s, [1024,1024]@[1024,1024], best of ``repeats``)."""
     from book_utils.models import cnn
 
-    return {"fp32": cnn.matmul_peak_gflops(repeats=repeats),
-            "bf16": cnn.matmul_peak_gflops(repeats=repeats, dtype="bfloat16")}
+    return {
+        "fp32": cnn.matmul_peak_gflops(repeats=repeats),
+        "bf16": cnn.matmul_peak_gflops(repeats=repeats, dtype="bfloat16"),
+    }
 
 
 def best_rate(fn, work: float, *, repeats: int = 3, warmup: int = 1) -> float:
@@ -68,7 +71,7 @@ def op_profile(fn, *, top: int = 12) -> list[tuple[str, float, float]]:
         for line in plane.lines:
             # exclusive ("self") time of every event: its duration minus that of its direct children
             events = sorted(line.events, key=lambda e: (e.offset_ps, -e.duration_ps))
-            stack: list[list] = []          # [end_ps, name, self_ps]
+            stack: list[list] = []  # [end_ps, name, self_ps]
             for ev in events:
                 while stack and stack[-1][0] <= ev.offset_ps:
                     end_ps, nm, self_ps = stack.pop()

@@ -26,6 +26,7 @@ Parts (each well under 3 minutes on the 2-core CPU):
 * ``bn``: the step with Keras's ``BatchNormalization`` vs ``FusedBatchNorm`` (what the cnn models use),
   interleaved rounds in one process.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,7 +34,7 @@ import functools
 import os
 import sys
 
-for _i, _a in enumerate(sys.argv):   # XLA reads XLA_FLAGS once, before TensorFlow is imported
+for _i, _a in enumerate(sys.argv):  # XLA reads XLA_FLAGS once, before TensorFlow is imported
     if _a.startswith("--xla-flags="):
         os.environ["XLA_FLAGS"] = _a.split("=", 1)[1]
     elif _a == "--xla-flags" and _i + 1 < len(sys.argv):
@@ -63,13 +64,21 @@ def precision(bf16: bool) -> str:
 class Setup:
     """A freshly built model, its optimizer/loss/metrics and one synthetic batch."""
 
-    def __init__(self, name: str, *, bf16: bool = True, batch: int | None = None, jit: bool = False, seed: int = 0,
-                 keras_bn: bool = False):
+    def __init__(
+        self,
+        name: str,
+        *,
+        bf16: bool = True,
+        batch: int | None = None,
+        jit: bool = False,
+        seed: int = 0,
+        keras_bn: bool = False,
+    ):
         build, default_batch = MODELS[name]
         self.batch = batch or default_batch
         self.policy = precision(bf16)
         bu.set_seed(seed)
-        fused = cnn.FusedBatchNorm                   # keras_bn: build with Keras's own (unfused) BatchNormalization
+        fused = cnn.FusedBatchNorm  # keras_bn: build with Keras's own (unfused) BatchNormalization
         cnn.FusedBatchNorm = keras.layers.BatchNormalization if keras_bn else fused
         try:
             with bu.device.dtype_policy(self.policy):
@@ -81,19 +90,22 @@ class Setup:
         self.opt = keras.optimizers.SGD(0.1, momentum=0.9, nesterov=True, weight_decay=5e-4)
         self.opt.build(self.model.trainable_variables)
         self.metrics = {"accuracy": keras.metrics.CategoricalAccuracy()}
-        self.step = bu.training.make_train_step(self.model, self.loss, self.opt, self.metrics,
-                                                loss_tracker=keras.metrics.Mean(), jit_compile=jit)
+        self.step = bu.training.make_train_step(
+            self.model, self.loss, self.opt, self.metrics, loss_tracker=keras.metrics.Mean(), jit_compile=jit
+        )
         rng = np.random.default_rng(seed)
         self.x = tf.constant(rng.uniform(-1, 1, (self.batch, 32, 32, 3)).astype("float32"))
         self.y = tf.one_hot(rng.integers(0, 10, self.batch), 10)
-        self.flops = 3 * cnn.forward_flops(self.model, (1, 32, 32, 3))   # per image, as in ch10
+        self.flops = 3 * cnn.forward_flops(self.model, (1, 32, 32, 3))  # per image, as in ch10
 
     def step_rate(self, steps: int, repeats: int = 3) -> float:
         """images/s of ``steps`` Python calls of the compiled step on the same in-memory batch."""
+
         def run():
             for _ in range(steps):
                 loss = self.step(self.x, self.y)
             float(loss)
+
         return _common.best_rate(run, steps * self.batch, repeats=repeats)
 
     def k_steps(self, k: int):
@@ -117,12 +129,15 @@ class Setup:
             for _ in range(calls):
                 loss = k_steps(xs, ys)
             float(loss)
+
         return _common.best_rate(run, k * calls * self.batch, repeats=repeats)
 
 
 def fmt(rate, flops, pk):
     g = rate * flops / 1e9
-    return f"{rate:7.0f} img/s  {g:6.1f} GFLOP/s  {g / pk['fp32']:5.1%} of fp32 peak  {g / pk['bf16']:5.1%} of bf16 peak"
+    return (
+        f"{rate:7.0f} img/s  {g:6.1f} GFLOP/s  {g / pk['fp32']:5.1%} of fp32 peak  {g / pk['bf16']:5.1%} of bf16 peak"
+    )
 
 
 _cifar = None
@@ -132,7 +147,7 @@ def cifar(n):
     global _cifar
     if _cifar is None:
         (x, y), _ = bu.data.load_cifar10()
-        _cifar = (x, np.asarray(y).reshape(-1))   # labels come as (N, 1)
+        _cifar = (x, np.asarray(y).reshape(-1))  # labels come as (N, 1)
     return _cifar[0][:n], _cifar[1][:n]
 
 
@@ -159,12 +174,14 @@ def part_main(names, pk):
             for xb, _ in d:
                 k += tf.shape(xb)[0]
             return k
+
         rp = _common.best_rate(lambda: int(drain(ds)), n, repeats=2)
         print(f"  input pipeline alone       {rp:7.0f} img/s  ({rp / r1:.1f}× the step's rate)")
         fresh = Setup(name)
         opt = keras.optimizers.SGD(0.1, momentum=0.9, nesterov=True, weight_decay=5e-4)
-        hist = bu.training.fit(fresh.model, ds, loss=fresh.loss, optimizer=opt, epochs=2,
-                               metrics=fresh.metrics, verbose=0)
+        hist = bu.training.fit(
+            fresh.model, ds, loss=fresh.loss, optimizer=opt, epochs=2, metrics=fresh.metrics, verbose=0
+        )
         rf = n / hist["time"][1]
         print(f"  bu.training.fit (epoch 2)  {fmt(rf, s.flops, pk)}   fit / step alone {rf / r1:.3f}×")
         s32 = Setup(name, bf16=False)
@@ -179,10 +196,12 @@ def part_xla(names, pk):
             r0 = base.step_rate(steps=4, repeats=2)
             with bu.Timer() as t:
                 xla = Setup(name, bf16=bf16, jit=True)
-                xla.step(xla.x, xla.y)   # compile
+                xla.step(xla.x, xla.y)  # compile
             rx = xla.step_rate(steps=4, repeats=2)
-            print(f"{LABEL[name]:16s} {base.policy:15s} no XLA {r0:6.0f} img/s   XLA {rx:6.0f} img/s   "
-                  f"XLA / no XLA {rx / r0:.2f}×   (build + first XLA step {t.seconds:.0f} s)")
+            print(
+                f"{LABEL[name]:16s} {base.policy:15s} no XLA {r0:6.0f} img/s   XLA {rx:6.0f} img/s   "
+                f"XLA / no XLA {rx / r0:.2f}×   (build + first XLA step {t.seconds:.0f} s)"
+            )
 
 
 def part_loop(names, pk, rounds: int = 5, k: int = 8, variant_e: bool = False):
@@ -208,7 +227,7 @@ def part_loop(names, pk, rounds: int = 5, k: int = 8, variant_e: bool = False):
             return loss
 
         @tf.function
-        def next_in_range(it):   # k × next(iterator) in a tf.range loop: no tf.cond around the step
+        def next_in_range(it):  # k × next(iterator) in a tf.range loop: no tf.cond around the step
             loss = tf.constant(0.0)
             for _ in tf.range(k):
                 xb, yb = next(it)
@@ -219,10 +238,13 @@ def part_loop(names, pk, rounds: int = 5, k: int = 8, variant_e: bool = False):
             for _ in range(k):
                 loss = step(s.x, s.y)
             float(loss)
-        variants = {"A 1 step per Python call": a,
-                    "B k steps per call (tf.range)": lambda: float(in_graph(xs, ys)),
-                    "C k steps per call (Dataset, in-memory)": lambda: float(over_dataset(synth)),
-                    "D k steps per call (ch10 pipeline) = old fit": lambda: float(over_dataset(real))}
+
+        variants = {
+            "A 1 step per Python call": a,
+            "B k steps per call (tf.range)": lambda: float(in_graph(xs, ys)),
+            "C k steps per call (Dataset, in-memory)": lambda: float(over_dataset(synth)),
+            "D k steps per call (ch10 pipeline) = old fit": lambda: float(over_dataset(real)),
+        }
         if variant_e:
             variants["E k × next(it) in tf.range, in-memory"] = lambda: float(next_in_range(iter(synth)))
             variants["F k × next(it) in tf.range, ch10 pipeline"] = lambda: float(next_in_range(iter(real)))
@@ -238,8 +260,10 @@ def part_loop(names, pk, rounds: int = 5, k: int = 8, variant_e: bool = False):
         base = float(np.median(times["A 1 step per Python call"]))
         for v, ts in times.items():
             med, best = float(np.median(ts)), min(ts)
-            print(f"  {v:42s} median {k * b / med:6.0f} img/s  best {k * b / best:6.0f} img/s   "
-                  f"median vs A {base / med:.2f}×   {fmt(k * b / med, s.flops, pk)[16:]}")
+            print(
+                f"  {v:42s} median {k * b / med:6.0f} img/s  best {k * b / best:6.0f} img/s   "
+                f"median vs A {base / med:.2f}×   {fmt(k * b / med, s.flops, pk)[16:]}"
+            )
 
 
 def part_loop2(names, pk):
@@ -262,7 +286,7 @@ def part_fitproto(names, pk, rounds: int = 4, k: int = 12):
             run = functools.partial(loop.any_length if v.startswith("dataset") else loop, ds)
             setups[v] = (s, run)
         first = {}
-        for v, (s, run) in setups.items():   # epoch 1 from identical weights: compare the results
+        for v, (s, run) in setups.items():  # epoch 1 from identical weights: compare the results
             run()[0].numpy()
             first[v] = [w.numpy() for w in s.model.trainable_weights]
         a, b_ = first.values()
@@ -298,15 +322,21 @@ def part_xla_ops(names, pk):
                 return tf.nn.conv2d(x, w, 1, "SAME")
 
             def d_input(x, w, dy):
-                return tf.raw_ops.Conv2DBackpropInput(input_sizes=tf.shape(x), filter=w, out_backprop=dy,
-                                                      strides=[1, 1, 1, 1], padding="SAME")
+                return tf.raw_ops.Conv2DBackpropInput(
+                    input_sizes=tf.shape(x), filter=w, out_backprop=dy, strides=[1, 1, 1, 1], padding="SAME"
+                )
 
             def d_filter(x, w, dy):
-                return tf.raw_ops.Conv2DBackpropFilter(input=x, filter_sizes=tf.shape(w), out_backprop=dy,
-                                                       strides=[1, 1, 1, 1], padding="SAME")
+                return tf.raw_ops.Conv2DBackpropFilter(
+                    input=x, filter_sizes=tf.shape(w), out_backprop=dy, strides=[1, 1, 1, 1], padding="SAME"
+                )
+
             row = []
-            for label, fn, args in (("fwd", fwd, (x, w)), ("d_input", d_input, (x, w, dy)),
-                                    ("d_filter", d_filter, (x, w, dy))):
+            for label, fn, args in (
+                ("fwd", fwd, (x, w)),
+                ("d_input", d_input, (x, w, dy)),
+                ("d_filter", d_filter, (x, w, dy)),
+            ):
                 rates = []
                 for jit in (False, True):
                     f = tf.function(fn, jit_compile=jit)
@@ -315,6 +345,7 @@ def part_xla_ops(names, pk):
                         for _ in range(5):
                             out = f(*args)
                         out.numpy()
+
                     rates.append(_common.best_rate(run, 5 * flops, repeats=3) / 1e9)
                 row.append(f"{label} {rates[0]:5.0f}→{rates[1]:5.0f} ({rates[1] / rates[0]:4.2f}×)")
             print(f"conv {hw}×{hw}×{c}→{c} b{b} {dtype.name:8s} GFLOP/s no XLA→XLA: " + "  ".join(row))
@@ -337,12 +368,16 @@ def part_profile(names, pk):
             return tape.gradient(loss, model.trainable_variables)
 
         parts = {}
-        for label, fn in (("forward (training=True)", lambda: forward(s.x)[0, 0].numpy()),
-                          ("forward + backward", lambda: fwd_bwd(s.x, s.y)[0].numpy()),
-                          ("full step (+ SGD, metrics)", lambda: float(s.step(s.x, s.y)))):
+        for label, fn in (
+            ("forward (training=True)", lambda: forward(s.x)[0, 0].numpy()),
+            ("forward + backward", lambda: fwd_bwd(s.x, s.y)[0].numpy()),
+            ("full step (+ SGD, metrics)", lambda: float(s.step(s.x, s.y))),
+        ):
+
             def run(fn=fn):
                 for _ in range(4):
                     fn()
+
             parts[label] = _common.best_rate(run, 4, repeats=2)
             ms = 1e3 / parts[label]
             print(f"  {label:28s} {ms:7.1f} ms/step")
@@ -352,6 +387,7 @@ def part_profile(names, pk):
             for _ in range(steps):
                 loss = s.step(s.x, s.y)
             float(loss)
+
         _common.print_profile(_common.op_profile(prof, top=14), "the full step", steps)
 
 
@@ -381,33 +417,47 @@ def part_batch(names, pk):
 
 def main(argv=None):
     p = argparse.ArgumentParser()
-    p.add_argument("--part", default="main",
-                   choices=("main", "bn", "loop", "loop2", "fitproto", "xla", "xla_ops", "profile", "batch", "all"))
+    p.add_argument(
+        "--part",
+        default="main",
+        choices=("main", "bn", "loop", "loop2", "fitproto", "xla", "xla_ops", "profile", "batch", "all"),
+    )
     p.add_argument("--models", default="vgg,resnet")
-    p.add_argument("--determinism", default="on", choices=("on", "off"),
-                   help="bu.setup turns op determinism on, as in every chapter; 'off' turns it off again")
+    p.add_argument(
+        "--determinism",
+        default="on",
+        choices=("on", "off"),
+        help="bu.setup turns op determinism on, as in every chapter; 'off' turns it off again",
+    )
     p.add_argument("--xla-flags", default="", help="XLA_FLAGS for the xla part, e.g. --xla_cpu_use_onednn=true")
     args = p.parse_args(argv)
     names = [m for m in args.models.split(",") if m]
     bu.setup(seed=0, quiet=True)
     if args.determinism == "off":
         from tensorflow.python.framework import config as tf_config
+
         tf_config.disable_op_determinism()
-    print(f"TF {tf.__version__}; bfloat16_is_fast={bu.device.bfloat16_is_fast()}; "
-          f"threads intra={tf.config.threading.get_intra_op_parallelism_threads()} "
-          f"inter={tf.config.threading.get_inter_op_parallelism_threads()}; "
-          f"TF_ENABLE_ONEDNN_OPTS={os.environ.get('TF_ENABLE_ONEDNN_OPTS', '(default)')}; "
-          f"XLA_FLAGS={os.environ.get('XLA_FLAGS', '')!r}; op determinism {args.determinism}")
+    print(
+        f"TF {tf.__version__}; bfloat16_is_fast={bu.device.bfloat16_is_fast()}; "
+        f"threads intra={tf.config.threading.get_intra_op_parallelism_threads()} "
+        f"inter={tf.config.threading.get_inter_op_parallelism_threads()}; "
+        f"TF_ENABLE_ONEDNN_OPTS={os.environ.get('TF_ENABLE_ONEDNN_OPTS', '(default)')}; "
+        f"XLA_FLAGS={os.environ.get('XLA_FLAGS', '')!r}; op determinism {args.determinism}"
+    )
     pk = _common.peaks()
-    print(f"matmul peaks (start): fp32 {pk['fp32']:.0f} GFLOP/s, bf16 {pk['bf16']:.0f} GFLOP/s "
-          f"(bf16/fp32 {pk['bf16'] / pk['fp32']:.2f}×)")
+    print(
+        f"matmul peaks (start): fp32 {pk['fp32']:.0f} GFLOP/s, bf16 {pk['bf16']:.0f} GFLOP/s "
+        f"(bf16/fp32 {pk['bf16'] / pk['fp32']:.2f}×)"
+    )
     parts = ("main", "bn", "loop", "xla", "xla_ops", "profile", "batch") if args.part == "all" else (args.part,)
     for part in parts:
         print(f"\n##### part {part}")
         globals()[f"part_{part}"](names, pk)
     pk2 = _common.peaks()
-    print(f"\nmatmul peaks (end): fp32 {pk2['fp32']:.0f} GFLOP/s, bf16 {pk2['bf16']:.0f} GFLOP/s; "
-          "the percentages above use the start values")
+    print(
+        f"\nmatmul peaks (end): fp32 {pk2['fp32']:.0f} GFLOP/s, bf16 {pk2['bf16']:.0f} GFLOP/s; "
+        "the percentages above use the start values"
+    )
 
 
 if __name__ == "__main__":

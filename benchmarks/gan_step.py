@@ -12,6 +12,7 @@ ch13's recipe: D without normalisation, one-sided label smoothing 0.1, Adam(2e-4
 * ``xla``: the ch13 step compiled with ``jit_compile=True`` vs without.
 * ``batch``: steps/s and images/s (real images seen by D) at batch 64, 128, 256.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -49,15 +50,23 @@ class Setup:
             self.G_ema = f32_output(self.G_ema)
         self.g_opt = keras.optimizers.Adam(2e-4, beta_1=0.5)
         self.d_opt = keras.optimizers.Adam(2e-4, beta_1=0.5)
-        step = gan.make_gan_train_step(self.G, self.D, self.g_opt, self.d_opt, z_dim=Z, label_smoothing=0.1,
-                                       ema_generator=self.G_ema, ema_decay=0.999)
+        step = gan.make_gan_train_step(
+            self.G,
+            self.D,
+            self.g_opt,
+            self.d_opt,
+            z_dim=Z,
+            label_smoothing=0.1,
+            ema_generator=self.G_ema,
+            ema_decay=0.999,
+        )
         self.step = tf.function(step.python_function, jit_compile=True) if jit else step
         rng = np.random.default_rng(seed)
         self.real = tf.constant(rng.uniform(-1, 1, (batch, SIZE, SIZE, 1)).astype("float32"))
         G_, D_, g_opt, d_opt = self.G, self.D, self.g_opt, self.d_opt
 
         @tf.function
-        def d_step(real):   # make_gan_train_step's D part (loss='gan', d_steps=1)
+        def d_step(real):  # make_gan_train_step's D part (loss='gan', d_steps=1)
             z = tf.random.normal([tf.shape(real)[0], Z])
             with tf.GradientTape() as tape:
                 fake = G_(z, training=True)
@@ -67,7 +76,7 @@ class Setup:
             return d_loss
 
         @tf.function
-        def g_step(real):   # … its G part (no EMA)
+        def g_step(real):  # … its G part (no EMA)
             z = tf.random.normal([tf.shape(real)[0], Z])
             with tf.GradientTape() as tape:
                 f = D_(G_(z, training=True), training=True)
@@ -80,10 +89,12 @@ class Setup:
 
     def rate(self, fn, steps: int = 40, repeats: int = 3) -> float:
         """steps/s of ``steps`` Python calls of ``fn(real)`` (one sync at the end)."""
+
         def run():
             for _ in range(steps):
                 out = fn(self.real)
             tf.nest.map_structure(lambda t: t.numpy(), out)
+
         return _common.best_rate(run, steps, repeats=repeats)
 
     def multi_rate(self, k: int, repeats: int = 3) -> float:
@@ -107,6 +118,7 @@ def _macs(model) -> int:
     counts a stride-2 Conv2DTranspose 4× too high, so it is not used here.)
     """
     from keras import layers
+
     total = 0
     for layer in model.layers:
         if hasattr(layer, "layers"):
@@ -142,10 +154,11 @@ def part_main():
     for _ in range(3):
         next(it)
 
-    def train_gan_like(steps=40):   # train_gan's loop body: next(it), step, float() of both losses
+    def train_gan_like(steps=40):  # train_gan's loop body: next(it), step, float() of both losses
         for _ in range(steps):
             d, g = s.step(next(it))
             float(d), float(g)
+
     r_tg = _common.best_rate(train_gan_like, 40)
     # the real thing, as ch13 calls it (fresh models; includes tracing, so longer to amortise)
     t = Setup(seed=1)
@@ -162,15 +175,20 @@ def part_main():
         for xb in d.take(n):
             k += tf.shape(xb)[0]
         return k
+
     r_pipe = _common.best_rate(lambda: int(drain(ds, 200)), 200, repeats=2)
     print(f"  gan.train_gan (200 steps, incl. tracing)  {r_real:6.1f} steps/s")
     print(f"  train_gan's loop (warm, pipeline + float sync) {r_tg:6.1f} steps/s")
-    print(f"  step alone, 1 step/call        {r_step:6.1f} steps/s  {r_step * fl / 1e9:5.1f} GFLOP/s  "
-          f"(loop / step alone {r_tg / r_step:.2f}×)")
+    print(
+        f"  step alone, 1 step/call        {r_step:6.1f} steps/s  {r_step * fl / 1e9:5.1f} GFLOP/s  "
+        f"(loop / step alone {r_tg / r_step:.2f}×)"
+    )
     print(f"  step alone, 20 steps/call      {r_k:6.1f} steps/s  ratio to 1 step/call {r_k / r_step:.2f}×")
     print(f"  D step alone                   {r_d:6.1f} steps/s  ({1e3 / r_d:.1f} ms)")
-    print(f"  G step alone                   {r_g:6.1f} steps/s  ({1e3 / r_g:.1f} ms)   "
-          f"D+G {1e3 / r_d + 1e3 / r_g:.1f} ms vs full step {1e3 / r_step:.1f} ms (rest: EMA update)")
+    print(
+        f"  G step alone                   {r_g:6.1f} steps/s  ({1e3 / r_g:.1f} ms)   "
+        f"D+G {1e3 / r_d + 1e3 / r_g:.1f} ms vs full step {1e3 / r_step:.1f} ms (rest: EMA update)"
+    )
     print(f"  input pipeline alone           {r_pipe:6.0f} batches/s")
     b = Setup(policy="mixed_bfloat16")
     r_b = b.rate(b.step)
@@ -181,6 +199,7 @@ def part_main():
         for _ in range(steps):
             out = s.step(s.real)
         out[0].numpy()
+
     _common.print_profile(_common.op_profile(prof, top=14), "the fp32 D+G step", steps)
 
 
@@ -192,8 +211,10 @@ def part_xla():
         with bu.Timer() as t:
             x.step(x.real)
         rx = x.rate(x.step)
-        print(f"DCGAN step {policy:15s} no XLA {r0:6.1f} steps/s   XLA {rx:6.1f} steps/s   "
-              f"XLA / no XLA {rx / r0:.2f}×  (XLA compile {t.seconds:.1f} s)")
+        print(
+            f"DCGAN step {policy:15s} no XLA {r0:6.1f} steps/s   XLA {rx:6.1f} steps/s   "
+            f"XLA / no XLA {rx / r0:.2f}×  (XLA compile {t.seconds:.1f} s)"
+        )
 
 
 def part_batch():
@@ -210,7 +231,7 @@ def main(argv=None):
     bu.setup(seed=0, quiet=True)
     pk = _common.peaks()
     print(f"TF {tf.__version__}; matmul peaks: fp32 {pk['fp32']:.0f} GFLOP/s, bf16 {pk['bf16']:.0f} GFLOP/s")
-    for part in (("main", "xla", "batch") if args.part == "all" else (args.part,)):
+    for part in ("main", "xla", "batch") if args.part == "all" else (args.part,):
         print(f"\n##### part {part}")
         globals()[f"part_{part}"]()
 

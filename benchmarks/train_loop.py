@@ -5,6 +5,7 @@
 Prints examples/s of each and the ratios (target: compiled ≥ 3× eager, within 10% of model.fit).
 All three run in one process on the same data, so compare the ratios, not absolute numbers.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,8 +23,14 @@ import book_utils as bu
 
 def build():
     bu.set_seed(0)
-    return keras.Sequential([keras.Input((784,)), keras.layers.Dense(256, activation="relu"),
-                             keras.layers.Dense(128, activation="relu"), keras.layers.Dense(10)])
+    return keras.Sequential(
+        [
+            keras.Input((784,)),
+            keras.layers.Dense(256, activation="relu"),
+            keras.layers.Dense(128, activation="relu"),
+            keras.layers.Dense(10),
+        ]
+    )
 
 
 def loss_fn(y, logits):
@@ -56,13 +63,17 @@ def main(argv=None):
     args = parser.parse_args(argv)
     bu.setup(seed=0)
     (x, y), _ = bu.data.load_mnist()
-    ds = bu.data.make_dataset(bu.data.preprocess_images(x, flatten=True), y.astype("int32"),
-                              batch_size=args.batch_size, shuffle=True)
+    ds = bu.data.make_dataset(
+        bu.data.preprocess_images(x, flatten=True), y.astype("int32"), batch_size=args.batch_size, shuffle=True
+    )
     for _ in ds:  # fill the cache before timing
         pass
     rates = {}
-    for name, fn in (("eager GradientTape", eager_epoch), ("book_utils.training.fit", compiled_epoch),
-                     ("model.fit", keras_fit_epoch)):
+    for name, fn in (
+        ("eager GradientTape", eager_epoch),
+        ("book_utils.training.fit", compiled_epoch),
+        ("model.fit", keras_fit_epoch),
+    ):
         best = float("inf")
         for _ in range(args.repeats):
             with bu.Timer() as t:

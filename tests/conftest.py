@@ -4,8 +4,10 @@ import pytest
 @pytest.fixture
 def profile(monkeypatch):
     """Switch BOOK_PROFILE for one test: ``profile("book")``."""
+
     def set_profile(name):
         monkeypatch.setenv("BOOK_PROFILE", name)
+
     return set_profile
 
 

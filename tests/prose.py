@@ -3,6 +3,7 @@
 ``python tests/prose.py`` prints, per chapter, the Chinese characters of teaching prose, the ratio
 to the printed textbook's chapter, the glued numbers and the numbered leaf sections that are short.
 """
+
 from __future__ import annotations
 
 import json
@@ -16,15 +17,27 @@ CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
 # edition by the review that filed issues 19/20 (derived from its per-chapter ratios); the book's own
 # prose is compared against these.
 TEXTBOOK_CJK = {
-    "ch01": 10400, "ch02": 3260, "ch03": 4750, "ch04": 10900, "ch05": 8000, "ch06": 8600,
-    "ch07": 6700, "ch08": 5230, "ch09": 8050, "ch10": 18850, "ch11": 10100, "ch12": 4790,
-    "ch13": 8070, "ch14": 12000, "ch15": 3980,
+    "ch01": 10400,
+    "ch02": 3260,
+    "ch03": 4750,
+    "ch04": 10900,
+    "ch05": 8000,
+    "ch06": 8600,
+    "ch07": 6700,
+    "ch08": 5230,
+    "ch09": 8050,
+    "ch10": 18850,
+    "ch11": 10100,
+    "ch12": 4790,
+    "ch13": 8070,
+    "ch14": 12000,
+    "ch15": 3980,
 }
 MIN_RATIO = 0.60
 MIN_LEAF_CJK = 80
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
-FENCE = re.compile(r"^```(?!\{).*?^```\s*$", re.S | re.M)   # code fences; directive fences hold prose
+FENCE = re.compile(r"^```(?!\{).*?^```\s*$", re.S | re.M)  # code fences; directive fences hold prose
 DISPLAY_MATH = re.compile(r"\$\$.*?\$\$", re.S)
 INLINE_MATH = re.compile(r"(?<!\\)\$[^$\n]+?\$")
 ROLE = re.compile(r"\{([\w:-]+)\}`[^`]*`")
@@ -65,7 +78,7 @@ def sections(nb: dict) -> list[tuple[str, int, int]]:
         pos = 0
         for m in HEADING.finditer(md):
             if out:
-                out[-1][2] += cjk_count(prose_only(md[pos:m.start()]))
+                out[-1][2] += cjk_count(prose_only(md[pos : m.start()]))
             number = SECTION_NO.match(m.group(2).strip())
             out.append([number.group(1) if number else None, len(m.group(1)), 0])
             pos = m.end()
@@ -109,7 +122,8 @@ def glued_keys(nb: dict) -> set[str]:
 RESULT_NUMBER = re.compile(
     r"(?<![\w.])(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:\s*(?:%|％|倍|秒|分钟|小时|MB|GB|KB|MiB|GFLOP/s|GFLOP))"
     r"|(?<![\w.])\d+\.\d+"
-    r"|[一二两三四五六七八九十几]+\s*(?:分钟|小时)")
+    r"|[一二两三四五六七八九十几]+\s*(?:分钟|小时)"
+)
 # Plainly structural: section/figure/table/equation numbers and software versions.
 STRUCTURAL = re.compile(
     r"(?:第|图|表|式|节|习题|例|教材|章)\s*\(?\d+(?:\.\d+)+\)?(?:\s*[、，,和与及–-]\s*\d+(?:\.\d+)+)*(?![\d.]*\s*[%％倍])"
@@ -117,7 +131,8 @@ STRUCTURAL = re.compile(
     r"|\b\d+\.\d+\.\d+(?:\.\d+)*\b|arXiv:\s*\d+\.\d+"
     r"|(?:TensorFlow|TF|Keras|Python|Jupyter\s*Book|NumPy|CUDA|cuDNN|Gymnasium|PyTorch|Sphinx|pandas|"
     r"scikit-learn|版本|v)\s*\d+(?:\.\d+)*[+x]?(?:\s*(?:–|-|~|到|至)\s*\d+(?:\.\d+)*)?",
-    re.I)
+    re.I,
+)
 
 
 def code_literals(nb: dict) -> set[str]:
@@ -137,21 +152,23 @@ def stray_numbers(nb: dict) -> list[str]:
         text = "\n".join(line for line in md.splitlines() if not line.lstrip().startswith("#"))
         for pattern in (FENCE, ROLE, INLINE_CODE, LINK_TARGET, HTML):
             text = pattern.sub(" ", text)
-        text = text.replace("$", " ")            # maths is read too: a result typed into a formula counts
+        text = text.replace("$", " ")  # maths is read too: a result typed into a formula counts
         text = STRUCTURAL.sub(" ", text)
         for m in RESULT_NUMBER.finditer(text):
             token = m.group(0)
             digits = token.replace(".", "").lstrip("0")
             if token in literals and len(digits.rstrip("0")) <= 2:
-                continue                     # a hyper-parameter the chapter's code sets (0.01, 0.5, 2.5)
+                continue  # a hyper-parameter the chapter's code sets (0.01, 0.5, 2.5)
             start = max(0, m.start() - 25)
-            hits.append(text[start:m.end() + 10].replace("\n", " "))
+            hits.append(text[start : m.end() + 10].replace("\n", " "))
     return hits
 
 
 def report() -> None:
-    print(f"{'chapter':10} {'prose':>6} {'textbook':>8} {'ratio':>6} {'glued':>6} {'stray':>6}"
-          f"  short leaf sections (< {MIN_LEAF_CJK})")
+    print(
+        f"{'chapter':10} {'prose':>6} {'textbook':>8} {'ratio':>6} {'glued':>6} {'stray':>6}"
+        f"  short leaf sections (< {MIN_LEAF_CJK})"
+    )
     for path in CHAPTERS:
         nb = load(path)
         prefix = path.stem.split("_")[0]
@@ -159,14 +176,16 @@ def report() -> None:
         tb = TEXTBOOK_CJK.get(prefix)
         ratio = f"{vol / tb:6.0%}" if tb else "     —"
         short = short_leaf_sections(nb)
-        print(f"{prefix:10} {vol:6d} {tb or 0:8d} {ratio} {len(set(glue_roles(nb))):6d} {len(stray_numbers(nb)):6d}  "
-              + ", ".join(f"{n}({c})" for n, c in short))
+        print(
+            f"{prefix:10} {vol:6d} {tb or 0:8d} {ratio} {len(set(glue_roles(nb))):6d} {len(stray_numbers(nb)):6d}  "
+            + ", ".join(f"{n}({c})" for n, c in short)
+        )
 
 
 if __name__ == "__main__":
     import sys
 
-    if len(sys.argv) > 1:                     # python tests/prose.py ch05: list that chapter's stray numbers
+    if len(sys.argv) > 1:  # python tests/prose.py ch05: list that chapter's stray numbers
         for path in CHAPTERS:
             if path.stem.split("_")[0] in sys.argv[1:]:
                 for hit in stray_numbers(load(path)):

@@ -3,6 +3,7 @@
 One test per case; the ids say what is wrong. The first block holds the 26 cases found by the
 reliability probe (issue 21); the rest are more cases of the same kinds.
 """
+
 import base64
 import struct
 import zlib
@@ -128,9 +129,11 @@ def test_17_fit_on_nan_inputs_names_the_batch():
 
 def test_18_fit_divergence_stops_unless_asked_to_watch(capsys):
     x = np.full((8, 3), 1e3, np.float32)
+
     def run(**extra):
-        return training.fit(_dense(), _ds(x, Y), loss="mse", optimizer=keras.optimizers.SGD(1e3), epochs=3,
-                            verbose=0, **extra)
+        return training.fit(
+            _dense(), _ds(x, Y), loss="mse", optimizer=keras.optimizers.SGD(1e3), epochs=3, verbose=0, **extra
+        )
 
     with pytest.raises(FloatingPointError, match=r"the loss became non-finite at batch \d+.*on_nonfinite='warn'"):
         run()
@@ -184,21 +187,26 @@ def test_26_decompression_bomb_refused_before_decoding():
         return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
 
     header = struct.pack(">IIBBBBB", 20000, 20000, 8, 0, 0, 0, 0)  # declares 400 Mpx; no pixel data needed
-    png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 10))
-           + chunk(b"IEND", b""))
+    png = (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 10)) + chunk(b"IEND", b"")
+    )
     with pytest.raises(serving.ImageTooLarge, match="image declaring 400,000,000 pixels exceeds"):
         serving.decode_image_b64(base64.b64encode(png).decode())
 
 
 # --------------------------------------------------------------------------- more of the same kinds
-@pytest.mark.parametrize("call", [
-    lambda: config.set_seed(np.int64(3)),
-    lambda: data.make_dataset(X, Y, batch_size=np.int64(4)),
-    lambda: data.load_imdb.__wrapped__ if False else data._check_positive_int("num_words", np.int32(5)),
-    lambda: training.fit(_dense(), _ds(X, Y), loss="mse", optimizer="sgd", epochs=np.int64(1), verbose=0),
-    lambda: autoencoder.tile_images(np.zeros((4, 4)), image_shape=(2, 2), ncols=np.int64(2)),
-    lambda: serving.ModelServer(serving.create_app(lambda x: x, input_shape=(1,)), max_concurrent=np.int16(2)),
-], ids=["set_seed", "make_dataset", "load_imdb_num_words", "fit_epochs", "tile_images", "ModelServer"])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: config.set_seed(np.int64(3)),
+        lambda: data.make_dataset(X, Y, batch_size=np.int64(4)),
+        lambda: data.load_imdb.__wrapped__ if False else data._check_positive_int("num_words", np.int32(5)),
+        lambda: training.fit(_dense(), _ds(X, Y), loss="mse", optimizer="sgd", epochs=np.int64(1), verbose=0),
+        lambda: autoencoder.tile_images(np.zeros((4, 4)), image_shape=(2, 2), ncols=np.int64(2)),
+        lambda: serving.ModelServer(serving.create_app(lambda x: x, input_shape=(1,)), max_concurrent=np.int16(2)),
+    ],
+    ids=["set_seed", "make_dataset", "load_imdb_num_words", "fit_epochs", "tile_images", "ModelServer"],
+)
 def test_numpy_integers_are_accepted_wherever_ints_are(call):
     call()
 

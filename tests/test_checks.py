@@ -1,5 +1,6 @@
 """The one validation policy (book_utils.checks): wrong type → TypeError, bad value → ValueError,
 and the message names the argument, the value and what is accepted."""
+
 import numpy as np
 import pytest
 
@@ -14,8 +15,9 @@ def test_check_int_returns_python_ints():
 
 @pytest.mark.parametrize("bad", [True, 2.5, "3", None, np.float32(1)])
 def test_wrong_type_is_a_type_error_naming_argument_value_and_range(bad):
-    with pytest.raises(TypeError, match=rf"n must be an integer in \[1, 9\], got {bad!r}".replace("(", r"\(")
-                       .replace(")", r"\)")):
+    with pytest.raises(
+        TypeError, match=rf"n must be an integer in \[1, 9\], got {bad!r}".replace("(", r"\(").replace(")", r"\)")
+    ):
         check_int("n", bad, 1, 9)
 
 
@@ -73,8 +75,15 @@ def test_check_shape():
 
     assert check_shape("s", [64, 64, 3]) == (64, 64, 3)
     assert check_shape("s", (2, 3), 2) == (2, 3)
-    for bad, exc in [((64, 0, 3), ValueError), ((), ValueError), ((2, 3), ValueError), ((2, True, 3), TypeError),
-                     ("64", TypeError), (7, TypeError), ((2.0, 3, 3), TypeError)]:
+    for bad, exc in [
+        ((64, 0, 3), ValueError),
+        ((), ValueError),
+        ((2, 3), ValueError),
+        ((2, True, 3), TypeError),
+        ("64", TypeError),
+        (7, TypeError),
+        ((2.0, 3, 3), TypeError),
+    ]:
         with pytest.raises(exc, match="s must be"):
             check_shape("s", bad, 3)
     with pytest.raises(ArgumentTypeError):

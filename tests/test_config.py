@@ -30,12 +30,37 @@ def test_smoke_keeps_the_full_models_and_runs_a_few_batches(profile, monkeypatch
     profile("full")
     monkeypatch.setenv("BOOK_SMOKE", "1")
     cfg = bu.profile_config(
-        ci={}, book=dict(width=0.25, batch_size=256, epochs=8, ae_epochs=20, wgan_steps=400, episodes=600,
-                         train_size=50000, test_size=None, min_acc=0.65, max_mae=3.0, w_falls=True, size=40),
-        full=dict(width=1.0, batch_size=512, epochs=50, size=224))
-    assert cfg == dict(width=1.0, batch_size=512, epochs=1, ae_epochs=1, wgan_steps=4, episodes=2,
-                       train_size=1024, test_size=1024, min_acc=float("-inf"), max_mae=float("inf"),
-                       w_falls=False, size=224)
+        ci={},
+        book=dict(
+            width=0.25,
+            batch_size=256,
+            epochs=8,
+            ae_epochs=20,
+            wgan_steps=400,
+            episodes=600,
+            train_size=50000,
+            test_size=None,
+            min_acc=0.65,
+            max_mae=3.0,
+            w_falls=True,
+            size=40,
+        ),
+        full=dict(width=1.0, batch_size=512, epochs=50, size=224),
+    )
+    assert cfg == dict(
+        width=1.0,
+        batch_size=512,
+        epochs=1,
+        ae_epochs=1,
+        wgan_steps=4,
+        episodes=2,
+        train_size=1024,
+        test_size=1024,
+        min_acc=float("-inf"),
+        max_mae=float("inf"),
+        w_falls=False,
+        size=224,
+    )
     assert capsys.readouterr().out.startswith("⚙ 配置（profile=full · smoke）: width=1.0")
     assert config.smoke_config(dict(epochs=0, steps=2, batch=10, n=5)) == dict(epochs=0, steps=2, batch=10, n=5)
     monkeypatch.setenv("BOOK_SMOKE", "0")
@@ -94,9 +119,14 @@ def test_check_int_accepts_integers_and_names_the_range():
     import numpy as np
 
     from book_utils.config import check_int
+
     assert check_int("n", 3) == 3 and check_int("n", np.int64(0), 0) == 0 and check_int("k", 4, 0, 4) == 4
-    for bad, match in [(True, "n must be an integer >= 1, got True"), (0, ">= 1, got 0"), (2.5, "got 2.5"),
-                       ("3", "got '3'")]:
+    for bad, match in [
+        (True, "n must be an integer >= 1, got True"),
+        (0, ">= 1, got 0"),
+        (2.5, "got 2.5"),
+        ("3", "got '3'"),
+    ]:
         with pytest.raises(ValueError, match=match):
             check_int("n", bad)
     with pytest.raises(ValueError, match=r"k must be an integer in \[0, 4\], got 5"):
@@ -146,7 +176,7 @@ def _seed_defaults():
 
 def test_no_library_helper_hard_codes_a_default_seed():
     defaults = dict(_seed_defaults())
-    assert len(defaults) >= 15, defaults                          # the scan does find the helpers
+    assert len(defaults) >= 15, defaults  # the scan does find the helpers
     # setup's own default is the source; evaluate_policy's 10 000+ episodes are the held-out protocol
     exempt = ("config.setup", "evaluate_policy")
     fixed = {k: v for k, v in defaults.items() if v is not None and not k.endswith(exempt)}

@@ -1,4 +1,5 @@
 """plotting, source, tensors display, training loop, device and execute."""
+
 import json
 
 import keras
@@ -25,7 +26,7 @@ def test_cjk_font_registered():
 def test_legible_enlarges_text_that_the_column_would_shrink():
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(13.76, 3))   # shown at half size in the 688 px column
+    fig, axes = plt.subplots(1, 2, figsize=(13.76, 3))  # shown at half size in the 688 px column
     axes[0].set_title("小", fontsize=8)
     axes[1].set_title("大", fontsize=30)
     assert bu.plotting.smallest_text_px(fig, 1376) < bu.plotting.MIN_TEXT_PX
@@ -92,14 +93,21 @@ def test_fit_learns_and_records_history(capsys):
     bu.set_seed(0)
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(16, activation="relu"), keras.layers.Dense(2)])
     ds = _toy_data()
-    hist = bu.training.fit(model, ds, loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                           optimizer=keras.optimizers.Adam(0.01), epochs=5, validation_data=ds,
-                           metrics={"accuracy": keras.metrics.SparseCategoricalAccuracy()})
+    hist = bu.training.fit(
+        model,
+        ds,
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        optimizer=keras.optimizers.Adam(0.01),
+        epochs=5,
+        validation_data=ds,
+        metrics={"accuracy": keras.metrics.SparseCategoricalAccuracy()},
+    )
     assert set(hist) == {"loss", "accuracy", "val_loss", "val_accuracy", "time"}
     assert hist["loss"][-1] < hist["loss"][0] and hist["val_accuracy"][-1] > 0.9
     assert capsys.readouterr().out.count("epoch ") == 5
-    res = bu.training.evaluate(model, ds, loss="sparse_categorical_crossentropy",
-                               metrics={"acc": keras.metrics.SparseCategoricalAccuracy()})
+    res = bu.training.evaluate(
+        model, ds, loss="sparse_categorical_crossentropy", metrics={"acc": keras.metrics.SparseCategoricalAccuracy()}
+    )
     assert res["acc"] > 0.9
 
 
@@ -168,11 +176,15 @@ def test_strip_native_logs_only_drops_runtime_notices():
 
     nb = nbformat.v4.new_notebook()
     cell = nbformat.v4.new_code_cell("import book_utils")
-    native = ("WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
-              "I0000 00:00:1796161475.613769   14181 port.cc:153] oneDNN custom operations are on.\n")
-    cell.outputs = [nbformat.v4.new_output("stream", name="stderr", text=native),
-                    nbformat.v4.new_output("stream", name="stderr", text="UserWarning: a real warning\n"),
-                    nbformat.v4.new_output("stream", name="stdout", text=native)]
+    native = (
+        "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
+        "I0000 00:00:1796161475.613769   14181 port.cc:153] oneDNN custom operations are on.\n"
+    )
+    cell.outputs = [
+        nbformat.v4.new_output("stream", name="stderr", text=native),
+        nbformat.v4.new_output("stream", name="stderr", text="UserWarning: a real warning\n"),
+        nbformat.v4.new_output("stream", name="stdout", text=native),
+    ]
     nb.cells.append(cell)
     assert execute.strip_native_logs(nb) == 1
     assert [o.name for o in cell.outputs] == ["stderr", "stdout"]
@@ -183,8 +195,12 @@ def test_import_leaves_native_stderr_working():
     import subprocess
     import sys
 
-    out = subprocess.run([sys.executable, "-c", "import book_utils, os; os.write(2, b'native-ok')"],
-                         capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-c", "import book_utils, os; os.write(2, b'native-ok')"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0 and out.stderr.endswith("native-ok")
     assert "InitializeLog" not in out.stderr and "oneDNN" not in out.stderr
 

@@ -7,8 +7,9 @@ import pytest
 import book_utils as bu
 from book_utils import data
 
-NEEDS_MIRROR = pytest.mark.skipif(data.data_dir() is None or not data.data_dir().is_dir(),
-                                  reason="BOOK_DATA_DIR mirror not available")
+NEEDS_MIRROR = pytest.mark.skipif(
+    data.data_dir() is None or not data.data_dir().is_dir(), reason="BOOK_DATA_DIR mirror not available"
+)
 
 
 def test_unknown_key():
@@ -28,7 +29,7 @@ def test_corrupt_file_is_reported_not_used(no_data, profile, monkeypatch):
     profile("full")
     mirror = no_data / "mirror"
     (mirror / "raw").mkdir(parents=True)
-    (mirror / "raw" / "auto-mpg.data").write_text("18.0 8 307.0 130.0 3504. 12.0 70 1\t\"chevrolet\"\n")
+    (mirror / "raw" / "auto-mpg.data").write_text('18.0 8 307.0 130.0 3504. 12.0 70 1\t"chevrolet"\n')
     monkeypatch.setenv("BOOK_DATA_DIR", str(mirror))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -77,8 +78,9 @@ def test_checksum_and_keras_cache(no_data, profile, monkeypatch):
     assert data.sha256(target) == spec.keras_sha256
 
 
-@pytest.mark.parametrize("kwargs, match", [(dict(num_words=0), "num_words"), (dict(maxlen=-5), "maxlen"),
-                                           (dict(num_words=2.5), "num_words")])
+@pytest.mark.parametrize(
+    "kwargs, match", [(dict(num_words=0), "num_words"), (dict(maxlen=-5), "maxlen"), (dict(num_words=2.5), "num_words")]
+)
 def test_imdb_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         bu.data.load_imdb(**kwargs)
@@ -179,7 +181,7 @@ from pathlib import Path  # noqa: E402
 # A real ``data.prepare(["cifar10"])`` in a subprocess, on a small synthetic archive laid out like the
 # mirror's CIFAR-10 JPEG copy. Fault modes pause it half-way through writing the decoded .npz or
 # half-way through extracting the archive, so the test can kill it exactly there.
-_DRIVER = r'''
+_DRIVER = r"""
 import dataclasses, os, sys, time
 import numpy as np
 from book_utils import data
@@ -204,7 +206,7 @@ elif mode == "pause-extract":
         real_extractall(self, path, members=ms[len(ms) // 2:], **kw)
     tarfile.TarFile.extractall = extractall
 print("DONE", data.prepare(["cifar10"]), flush=True)
-'''
+"""
 
 
 @pytest.fixture
@@ -220,7 +222,8 @@ def synthetic_cifar(tmp_path, monkeypatch, profile):
             (src / split / cls).mkdir(parents=True)
             for i in range(2):
                 Image.fromarray(rng.integers(0, 255, (32, 32, 3), dtype=np.uint8)).save(
-                    src / split / cls / f"{i}.jpg", quality=75)
+                    src / split / cls / f"{i}.jpg", quality=75
+                )
     mirror = tmp_path / "mirror"
     (mirror / "raw").mkdir(parents=True)
     archive = mirror / "raw" / "cifar10_jpeg75.tar.gz"
@@ -242,8 +245,9 @@ def synthetic_cifar(tmp_path, monkeypatch, profile):
 
 def _start(mode):
     env = dict(os.environ, PYTHONUNBUFFERED="1", TF_CPP_MIN_LOG_LEVEL="3")
-    return subprocess.Popen([sys.executable, "-c", _DRIVER, mode], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-c", _DRIVER, mode], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
 
 
 def _wait_for(proc, word, timeout=120):
@@ -348,14 +352,24 @@ def test_session_without_data_skips_notebooks_and_says_why(tmp_path):
     """README's test command on a clone without datasets or network: one block, skips, no mismatches."""
     root = Path(__file__).resolve().parents[1]
     (tmp_path / "empty").mkdir()
-    env = dict(os.environ, BOOK_DATA_DIR=str(tmp_path / "empty"), KERAS_HOME=str(tmp_path / "keras"),
-               BOOK_OFFLINE="1", BOOK_CACHE_DIR=str(tmp_path / "cache"))
-    run = subprocess.run([sys.executable, "-m", "pytest", "chapters/ch03_classification.ipynb",
-                          "chapters/ch06_neural_networks.ipynb"], cwd=root, env=env, capture_output=True,
-                         text=True, timeout=600)
+    env = dict(
+        os.environ,
+        BOOK_DATA_DIR=str(tmp_path / "empty"),
+        KERAS_HOME=str(tmp_path / "keras"),
+        BOOK_OFFLINE="1",
+        BOOK_CACHE_DIR=str(tmp_path / "cache"),
+    )
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "chapters/ch03_classification.ipynb", "chapters/ch06_neural_networks.ipynb"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     out = run.stdout
     assert run.returncode == 0, out[-3000:]
-    head = out[:out.index("collected")]
+    head = out[: out.index("collected")]
     assert "datasets: 8 real dataset(s) MISSING" in head and "compat/mnist.npz" in head and "BOOK_DATA_DIR" in head
     assert "failed" not in out.lower().split("short test summary")[-1]
     assert re.search(r"SKIPPED \[\d+\] chapters/ch03_classification.ipynb: real data missing \(mnist\)", out)

@@ -1,4 +1,5 @@
 """book_utils.distribute: strategy picker, correct loss reduction across replicas, multi-worker demo."""
+
 import json
 import os
 import subprocess
@@ -16,13 +17,19 @@ def test_parse_tf_config_accepts_a_local_cluster():
     assert cfg["cluster"]["worker"] == ["127.0.0.1:1234", "127.0.0.1:1235"] and cfg["task"]["index"] == 1
 
 
-@pytest.mark.parametrize("raw, message", [
-    ("cluster=worker", "not valid JSON"),
-    ('{"cluster": {"worker": []}, "task": {"type": "worker", "index": 0}}', "non-empty list"),
-    ('{"cluster": {"worker": ["a:1"]}, "task": {"type": "chief", "index": 0}}', "task must be"),
-    ('{"cluster": {"worker": ["a:1", "b:2"]}, "task": {"type": "worker", "index": 2}}', "out of range for 2 workers"),
-    ('[1, 2]', "cluster.worker"),
-])
+@pytest.mark.parametrize(
+    "raw, message",
+    [
+        ("cluster=worker", "not valid JSON"),
+        ('{"cluster": {"worker": []}, "task": {"type": "worker", "index": 0}}', "non-empty list"),
+        ('{"cluster": {"worker": ["a:1"]}, "task": {"type": "chief", "index": 0}}', "task must be"),
+        (
+            '{"cluster": {"worker": ["a:1", "b:2"]}, "task": {"type": "worker", "index": 2}}',
+            "out of range for 2 workers",
+        ),
+        ("[1, 2]", "cluster.worker"),
+    ],
+)
 def test_bad_tf_config_is_named(raw, message):
     with pytest.raises(ValueError, match=message):
         dist.parse_tf_config(raw)
@@ -73,8 +80,13 @@ TWO_DEVICES = textwrap.dedent("""
 
 def test_two_logical_devices_give_the_single_device_loss():
     """A step on 2 replicas equals the step on one device for the same global batch."""
-    out = subprocess.run([sys.executable, "-c", TWO_DEVICES], capture_output=True, text=True, timeout=300,
-                         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    out = subprocess.run(
+        [sys.executable, "-c", TWO_DEVICES],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     r = json.loads(out.stdout.strip().splitlines()[-1])
     assert r["kind"] == "MirroredStrategy" and r["replicas"] == 2
@@ -116,8 +128,13 @@ FIT = textwrap.dedent("""
 
 def test_fit_with_a_strategy_matches_single_device_fit():
     """training.fit(strategy=Mirrored over 2 devices) follows the single-device history."""
-    out = subprocess.run([sys.executable, "-c", FIT], capture_output=True, text=True, timeout=300,
-                         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    out = subprocess.run(
+        [sys.executable, "-c", FIT],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     r = json.loads(out.stdout.strip().splitlines()[-1])
     for two, one in zip(r["two"], r["one"]):

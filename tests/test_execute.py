@@ -1,4 +1,5 @@
 """book_utils.execute: per-cell timeouts from the profile budget, lost kernel replies, path shortening."""
+
 import json
 import time
 
@@ -20,15 +21,22 @@ def test_cell_timeout_follows_the_profile_budget():
         execute.cell_timeout("huge")
 
 
-@pytest.mark.parametrize("raw, short", [
-    ("\x1b[32m/work/venv/lib/python3.11/site-packages/keras/src/layers/core.py:181\x1b[39m, in f",
-     "\x1b[32mkeras/src/layers/core.py:181\x1b[39m, in f"),
-    ('File "/root/.pyenv/versions/3.11.7/lib/python3.11/json/decoder.py", line 3',
-     'File "json/decoder.py", line 3'),
-    (r"C:\Users\me\venv\Lib\site-packages\numpy\core.py", r"numpy\core.py"),
-    (str(execute._REPO / "book_utils" / "data.py") + ":12", "book_utils/data.py:12"),
-    ("no path here: 3/4 and a/b", "no path here: 3/4 and a/b"),
-])
+@pytest.mark.parametrize(
+    "raw, short",
+    [
+        (
+            "\x1b[32m/work/venv/lib/python3.11/site-packages/keras/src/layers/core.py:181\x1b[39m, in f",
+            "\x1b[32mkeras/src/layers/core.py:181\x1b[39m, in f",
+        ),
+        (
+            'File "/root/.pyenv/versions/3.11.7/lib/python3.11/json/decoder.py", line 3',
+            'File "json/decoder.py", line 3',
+        ),
+        (r"C:\Users\me\venv\Lib\site-packages\numpy\core.py", r"numpy\core.py"),
+        (str(execute._REPO / "book_utils" / "data.py") + ":12", "book_utils/data.py:12"),
+        ("no path here: 3/4 and a/b", "no path here: 3/4 and a/b"),
+    ],
+)
 def test_shorten_text(raw, short):
     assert execute.shorten_text(raw) == short
 
@@ -81,8 +89,9 @@ def test_cell_timeout_names_the_cell(tmp_path):
 
 
 def test_written_outputs_have_no_machine_paths(tmp_path):
-    path = _notebook(tmp_path, "import json\njson.loads('{')", "import os; print(os.getcwd())",
-                     tags={0: ["raises-exception"]})
+    path = _notebook(
+        tmp_path, "import json\njson.loads('{')", "import os; print(os.getcwd())", tags={0: ["raises-exception"]}
+    )
     stamp = execute.execute_notebook(path, "ci", timeout=60)
     assert stamp["profile"] == "ci"
     nb = json.loads(path.read_text(encoding="utf-8"))
@@ -103,14 +112,19 @@ def test_cli_reports_failure_with_exit_code(tmp_path, capsys):
 def test_shorten_paths_only_rewrites_stored_tracebacks(tmp_path):
     nb = nbformat.v4.new_notebook()
     cell = nbformat.v4.new_code_cell("1/0")
-    cell.outputs = [nbformat.v4.new_output("error", ename="ZeroDivisionError", evalue="x", traceback=[
-        "\x1b[32m/home/me/venv/lib/python3.11/site-packages/keras/src/ops.py:3\x1b[39m"])]
+    cell.outputs = [
+        nbformat.v4.new_output(
+            "error",
+            ename="ZeroDivisionError",
+            evalue="x",
+            traceback=["\x1b[32m/home/me/venv/lib/python3.11/site-packages/keras/src/ops.py:3\x1b[39m"],
+        )
+    ]
     nb.cells = [cell]
     path = tmp_path / "nb.ipynb"
     nbformat.write(nb, path)
     assert execute.main(["--shorten-paths-only", str(path)]) == 0
-    assert json.loads(path.read_text())["cells"][0]["outputs"][0]["traceback"] == [
-        "\x1b[32mkeras/src/ops.py:3\x1b[39m"]
+    assert json.loads(path.read_text())["cells"][0]["outputs"][0]["traceback"] == ["\x1b[32mkeras/src/ops.py:3\x1b[39m"]
     assert execute.rewrite_paths(path) == 0
 
 
@@ -123,11 +137,14 @@ def test_stamp_is_the_kernels_environment(tmp_path):
 
 
 def test_smoke_runs_the_full_profile_without_writing(tmp_path, capsys):
-    path = _notebook(tmp_path, "import book_utils as bu, keras\n"
-                               "cfg = bu.profile_config(ci={}, book=dict(epochs=9, train_size=5000, min_acc=0.9))",
-                     "assert bu.get_profile() == 'full' and cfg.epochs == 1 and cfg.train_size == 256",
-                     "net = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4)])\n"
-                     "nets = {'small': keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])}")
+    path = _notebook(
+        tmp_path,
+        "import book_utils as bu, keras\n"
+        "cfg = bu.profile_config(ci={}, book=dict(epochs=9, train_size=5000, min_acc=0.9))",
+        "assert bu.get_profile() == 'full' and cfg.epochs == 1 and cfg.train_size == 256",
+        "net = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4)])\n"
+        "nets = {'small': keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])}",
+    )
     before = path.read_bytes()
     assert execute.main(["--smoke", "--jobs", "1", "--report", str(tmp_path / "r.json"), str(path)]) == 0
     assert path.read_bytes() == before
@@ -161,10 +178,9 @@ def test_smoke_starts_the_longest_notebook_first(tmp_path, monkeypatch):
     assert execute._previous_smoke_seconds()["ch15_custom_dataset"] > 0  # the committed measurement is read
     log = tmp_path / "started.txt"
     for name in "ab":
-        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
-            f"open({str(log)!r}, 'a').write({name!r})")])
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(f"open({str(log)!r}, 'a').write({name!r})")])
         nbformat.write(nb, tmp_path / f"{name}.ipynb")
     monkeypatch.setattr(execute, "_previous_smoke_seconds", lambda: {"a": 1.0, "b": 90.0})
     rows = execute._smoke_all([str(tmp_path / f"{n}.ipynb") for n in "ab"], 1, 60, 30)
-    assert log.read_text() == "ba"                                    # by the last measurement, longest first …
-    assert [r["notebook"] for r in rows] == ["a", "b"]                # … reported in the order given
+    assert log.read_text() == "ba"  # by the last measurement, longest first …
+    assert [r["notebook"] for r in rows] == ["a", "b"]  # … reported in the order given

@@ -4,6 +4,7 @@ Every import counts, also one inside a function (``setup()`` importing ``device`
 makes ``config → device``): a cycle means two modules can only be understood together, and the
 order in which they are first imported starts to matter.
 """
+
 from __future__ import annotations
 
 import ast
@@ -29,13 +30,14 @@ def import_graph() -> dict[str, set[str]]:
             elif isinstance(node, ast.ImportFrom):
                 if node.level:
                     base = package.split(".")
-                    base = base[:len(base) - (node.level - 1)]
+                    base = base[: len(base) - (node.level - 1)]
                     module = ".".join(base + ([node.module] if node.module else []))
                 else:
                     module = node.module or ""
                 # ``from . import config`` and ``from .models import gan`` name submodules
-                targets = [f"{module}.{alias.name}" if f"{module}.{alias.name}" in modules else module
-                           for alias in node.names]
+                targets = [
+                    f"{module}.{alias.name}" if f"{module}.{alias.name}" in modules else module for alias in node.names
+                ]
             for target in targets:
                 while target and target not in modules:  # ``book_utils.models.gan.x`` → its module
                     target = target.rpartition(".")[0]
@@ -54,7 +56,7 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
         path.append(node)
         for nxt in sorted(graph[node]):
             if state.get(nxt) == 1:
-                return path[path.index(nxt):] + [nxt]
+                return path[path.index(nxt) :] + [nxt]
             if nxt not in state and (found := visit(nxt)):
                 return found
         path.pop()

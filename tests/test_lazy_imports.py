@@ -1,9 +1,17 @@
 """``import book_utils`` stays light: the optional modules load on first use of ``bu.<name>``."""
+
 import subprocess
 import sys
 
-HEAVY = ("fastapi", "uvicorn", "starlette", "book_utils.serving", "book_utils.tensorboard", "book_utils.zoo",
-         "book_utils.distribute")
+HEAVY = (
+    "fastapi",
+    "uvicorn",
+    "starlette",
+    "book_utils.serving",
+    "book_utils.tensorboard",
+    "book_utils.zoo",
+    "book_utils.distribute",
+)
 
 
 def _run(code: str) -> str:
@@ -18,9 +26,11 @@ def test_import_book_utils_does_not_load_optional_modules():
 
 
 def test_optional_modules_load_on_attribute_access():
-    out = _run("import sys, book_utils as bu; bu.zoo.set_trainable; bu.tensorboard.read_events; "
-               "bu.distribute.pick_strategy; "
-               "print(bu.serving.create_app.__module__, 'book_utils.zoo' in sys.modules, 'zoo' in dir(bu))")
+    out = _run(
+        "import sys, book_utils as bu; bu.zoo.set_trainable; bu.tensorboard.read_events; "
+        "bu.distribute.pick_strategy; "
+        "print(bu.serving.create_app.__module__, 'book_utils.zoo' in sys.modules, 'zoo' in dir(bu))"
+    )
     assert out == "book_utils.serving True True"
 
 

@@ -1,4 +1,5 @@
 """Unit tests for book_utils.models.autoencoder (AE, VAE, losses, tiling)."""
+
 import numpy as np
 import pytest
 import tensorflow as tf

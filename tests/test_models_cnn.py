@@ -1,4 +1,5 @@
 """Unit tests for book_utils.models.cnn and book_utils.widgets.cnn_demo."""
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -124,13 +125,18 @@ def test_transposed_grid_is_what_conv2d_transpose_slides_over(i, k, s, p):
     assert ((kinds == cnn_demo.ZERO).any() == (s > 1)) and ((kinds == cnn_demo.PAD).any() == (p < k - 1))
     rng = np.random.default_rng(0)
     x, w = rng.normal(size=(i, i)).astype("float32"), rng.normal(size=(k, k)).astype("float32")
-    ref = tf.nn.conv2d_transpose(x[None, :, :, None], w[:, :, None, None], output_shape=[1, o, o, 1], strides=s,
-                                 padding=[[0, 0], [p, p], [p, p], [0, 0]])[0, :, :, 0].numpy()
+    ref = tf.nn.conv2d_transpose(
+        x[None, :, :, None],
+        w[:, :, None, None],
+        output_shape=[1, o, o, 1],
+        strides=s,
+        padding=[[0, 0], [p, p], [p, p], [0, 0]],
+    )[0, :, :, 0].numpy()
     rows = np.unique(np.nonzero(kinds == cnn_demo.INPUT)[0])
     crop = (i - len(rows)) // 2  # p > k−1 crops the outermost input pixels
     grid = np.zeros(kinds.shape, "float32")
-    grid[np.ix_(rows, rows)] = x[crop:crop + len(rows), crop:crop + len(rows)]
-    out = [[np.sum(grid[r:r + k, c:c + k] * w[::-1, ::-1]) for c in range(o)] for r in range(o)]
+    grid[np.ix_(rows, rows)] = x[crop : crop + len(rows), crop : crop + len(rows)]
+    out = [[np.sum(grid[r : r + k, c : c + k] * w[::-1, ::-1]) for c in range(o)] for r in range(o)]
     np.testing.assert_allclose(out, ref, atol=1e-5)
 
 

@@ -1,4 +1,5 @@
 """Fast tests of book_utils.models.gan."""
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -39,8 +40,18 @@ def test_gan_losses_and_train_step():
     D = gan.make_discriminator(28, 1, base_filters=4)
     ds = gan.make_image_dataset(np.zeros((40, 28, 28), np.uint8), batch_size=4 * 2)
     for loss in ("gan", "wgan-gp"):
-        hist, snaps = gan.train_gan(G, D, ds, steps=2, z_dim=8, loss=loss, d_steps=2,
-                                    fixed_z=np.zeros((3, 8), np.float32), sample_every=1, log_every=1)
+        hist, snaps = gan.train_gan(
+            G,
+            D,
+            ds,
+            steps=2,
+            z_dim=8,
+            loss=loss,
+            d_steps=2,
+            fixed_z=np.zeros((3, 8), np.float32),
+            sample_every=1,
+            log_every=1,
+        )
         assert len(hist["d_loss"]) == 2 and np.isfinite(hist["g_loss"]).all()
         assert snaps[2].shape == (3, 28, 28, 1)
     with pytest.raises(ValueError, match="loss"):
@@ -72,8 +83,9 @@ def test_toys():
     js, w = gan.js_em_line(np.array([-0.5, 0.0, 0.3]))
     np.testing.assert_allclose(js, [np.log(2), 0, np.log(2)])
     np.testing.assert_allclose(w, [0.5, 0, 0.3])
-    G, D, snaps, hist = gan.train_toy_gan(lambda n, rng: rng.normal(4, 0.5, (n, 1)), data_dim=1, z_dim=1,
-                                          steps=3, checkpoints=(0, 3), batch_size=16)
+    G, D, snaps, hist = gan.train_toy_gan(
+        lambda n, rng: rng.normal(4, 0.5, (n, 1)), data_dim=1, z_dim=1, steps=3, checkpoints=(0, 3), batch_size=16
+    )
     assert snaps[3].shape == (2000, 1)
 
 
@@ -84,18 +96,19 @@ def test_generator_does_not_relu_z():
     g = gan.make_generator(16, 28, 1, base_filters=8)
     assert not any(isinstance(layer, keras.layers.ReLU) and layer.input.shape[1:] == (1, 1, 16) for layer in g.layers)
     g_tb = gan.make_generator(16, 28, 1, base_filters=8, relu_z=True)
-    assert any(isinstance(layer, keras.layers.ReLU) and tuple(layer.input.shape[1:]) == (1, 1, 16)
-               for layer in g_tb.layers)
+    assert any(
+        isinstance(layer, keras.layers.ReLU) and tuple(layer.input.shape[1:]) == (1, 1, 16) for layer in g_tb.layers
+    )
     z = tf.random.normal([8, 16], seed=0)
     out = g(z, training=True).numpy()
-    assert out.std(axis=0).mean() > 1e-3          # different z → different images
+    assert out.std(axis=0).mean() > 1e-3  # different z → different images
 
 
 def test_one_sided_label_smoothing():
     real, fake = tf.constant([[10.0]]), tf.constant([[-10.0]])
     d0, g0 = gan.gan_losses(real, fake)
     d1, g1 = gan.gan_losses(real, fake, label_smoothing=0.1)
-    assert float(d1) > float(d0) + 0.5          # confident "real" is now penalised (target 0.9)
+    assert float(d1) > float(d0) + 0.5  # confident "real" is now penalised (target 0.9)
     assert float(g1) == pytest.approx(float(g0))  # G's target is unchanged
     G = gan.make_generator(8, 28, 1, base_filters=4)
     D = gan.make_discriminator(28, 1, base_filters=4)
@@ -110,8 +123,8 @@ def test_ema_generator_tracks_weights():
     ds = gan.make_image_dataset(np.zeros((16, 28, 28), np.uint8), batch_size=4)
     gan.train_gan(G, D, ds, steps=3, z_dim=8, ema_generator=G_ema, ema_decay=0.99, label_smoothing=0.1)
     w, w_ema = G.trainable_weights[0].numpy(), G_ema.trainable_weights[0].numpy()
-    assert np.isfinite(w_ema).all() and not np.allclose(w_ema, w)   # an average, not a copy …
-    assert np.abs(w_ema - w).max() < np.abs(w).max()                # … close to the live weights
+    assert np.isfinite(w_ema).all() and not np.allclose(w_ema, w)  # an average, not a copy …
+    assert np.abs(w_ema - w).max() < np.abs(w).max()  # … close to the live weights
     with pytest.raises(ValueError, match="architecture"):
         gan.make_gan_train_step(G, D, None, None, z_dim=8, ema_generator=gan.make_generator(8, 28, 1, base_filters=8))
     with pytest.raises(ValueError, match="ema_decay"):

@@ -1,4 +1,5 @@
 """FusedBatchNorm is keras.layers.BatchNormalization computed by one fused op: same weights, same results."""
+
 import keras
 import numpy as np
 import pytest
@@ -17,8 +18,10 @@ def _pair(policy, channels):
     return ref, fused, x
 
 
-@pytest.mark.parametrize("policy, channels, tol", [("float32", 8, 1e-5), ("float32", 16, 1e-5),
-                                                   ("mixed_bfloat16", 8, 0.05), ("mixed_bfloat16", 16, 0.05)])
+@pytest.mark.parametrize(
+    "policy, channels, tol",
+    [("float32", 8, 1e-5), ("float32", 16, 1e-5), ("mixed_bfloat16", 8, 0.05), ("mixed_bfloat16", 16, 0.05)],
+)
 def test_matches_keras_batch_normalization(policy, channels, tol):
     ref, fused, x = _pair(policy, channels)
     upstream = tf.random.stateless_normal(x.shape, seed=[3, 4])
@@ -28,15 +31,17 @@ def test_matches_keras_batch_normalization(policy, channels, tol):
         losses = [tf.reduce_sum(tf.cast(y, "float32") * upstream) for y in outs]
     assert outs[1].dtype == outs[0].dtype == ref.compute_dtype
     np.testing.assert_allclose(np.float32(outs[1]), np.float32(outs[0]), atol=tol * 4)
-    for a, b in zip(tape.gradient(losses[0], [x] + ref.trainable_weights),
-                    tape.gradient(losses[1], [x] + fused.trainable_weights)):
+    for a, b in zip(
+        tape.gradient(losses[0], [x] + ref.trainable_weights), tape.gradient(losses[1], [x] + fused.trainable_weights)
+    ):
         a, b = np.float32(a), np.float32(b)
         assert np.abs(a - b).max() <= tol * (1 + np.abs(a).max())
     # moving averages updated the same way (the fused kernel uses the unbiased variance: 400/399)
     for a, b in zip(ref.get_weights()[2:], fused.get_weights()[2:]):
         np.testing.assert_allclose(b, a, rtol=0.01, atol=1e-4)
-    np.testing.assert_allclose(np.float32(fused(x, training=False)), np.float32(ref(x, training=False)),
-                               rtol=2e-3, atol=tol * 8)   # the moving variances differ by that 400/399
+    np.testing.assert_allclose(
+        np.float32(fused(x, training=False)), np.float32(ref(x, training=False)), rtol=2e-3, atol=tol * 8
+    )  # the moving variances differ by that 400/399
 
 
 def test_frozen_layer_normalises_like_inference_and_other_inputs_take_the_keras_path(tmp_path):
@@ -49,4 +54,4 @@ def test_frozen_layer_normalises_like_inference_and_other_inputs_take_the_keras_
     model = keras.Sequential([keras.Input((5, 5, 16)), FusedBatchNorm()])
     model.save(tmp_path / "m.keras")
     assert isinstance(keras.models.load_model(tmp_path / "m.keras").layers[0], FusedBatchNorm)
-    assert isinstance(fused, keras.layers.BatchNormalization)   # zoo.set_trainable(freeze_batchnorm=…) finds it
+    assert isinstance(fused, keras.layers.BatchNormalization)  # zoo.set_trainable(freeze_batchnorm=…) finds it

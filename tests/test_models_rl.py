@@ -1,4 +1,5 @@
 """Fast tests of book_utils.models.rl (no long training)."""
+
 import numpy as np
 import pytest
 
@@ -23,11 +24,11 @@ def test_numpy_forward_matches_keras():
 def test_value_iteration_maze():
     # the textbook's rules: step -1, goal +10, trap -10, gamma 0.9
     res = rl.value_iteration(0.9)
-    assert res["V"][0, 2] == pytest.approx(10.0)          # next to the goal
+    assert res["V"][0, 2] == pytest.approx(10.0)  # next to the goal
     assert res["V"][0, 1] == pytest.approx(-1 + 0.9 * 10)
-    assert res["V"][2, 0] == pytest.approx(3.122)          # the start, five moves from the goal
+    assert res["V"][2, 0] == pytest.approx(3.122)  # the start, five moves from the goal
     np.testing.assert_allclose(res["Q"][2, 0], [3.122, 3.122, 1.8098, 1.8098])
-    assert res["Q"][1, 2, 1] == pytest.approx(-10.0)       # stepping into the trap
+    assert res["Q"][1, 2, 1] == pytest.approx(-10.0)  # stepping into the trap
     assert res["V"][0, 3] == 0.0 and res["policy"][0, 3] == -1
     assert np.isnan(res["V"][1, 1])
     assert res["Q"].shape == (3, 4, 4)
@@ -35,7 +36,7 @@ def test_value_iteration_maze():
     partial = rl.value_iteration(0.9, iterations=1)
     assert partial["V"][2, 0] == pytest.approx(-1.0)
     goal_only = rl.value_iteration(0.9, rewards={"step": 0, "goal": 1, "trap": -1})
-    assert goal_only["V"][2, 0] == pytest.approx(0.9 ** 4)
+    assert goal_only["V"][2, 0] == pytest.approx(0.9**4)
     with pytest.raises(ValueError, match="gamma"):
         rl.value_iteration(2.0)
     with pytest.raises(ValueError, match="noise"):
@@ -53,8 +54,8 @@ def test_value_iteration_maze():
 
 
 def test_maze_step():
-    assert rl.maze_step(2, 0, 3) == (2, 0, -1.0, False)    # off the grid: stay, still pay the step
-    assert rl.maze_step(1, 0, 1) == (1, 0, -1.0, False)    # into the wall
+    assert rl.maze_step(2, 0, 3) == (2, 0, -1.0, False)  # off the grid: stay, still pay the step
+    assert rl.maze_step(1, 0, 1) == (1, 0, -1.0, False)  # into the wall
     assert rl.maze_step(0, 2, 1) == (0, 3, 10.0, True)
     assert rl.maze_step(2, 3, 0) == (1, 3, -10.0, True)
     with pytest.raises(ValueError, match="action"):
@@ -124,7 +125,7 @@ def test_dqn_burst_updates_compiled_once():
     traces = agent.update.experimental_get_tracing_count()
     before = [w.copy() for w in agent.model.get_weights()]
     agent.learn()
-    assert agent.update.experimental_get_tracing_count() == traces   # no retracing
+    assert agent.update.experimental_get_tracing_count() == traces  # no retracing
     assert agent.updates == expected + 4
     assert any(not np.allclose(b, w) for b, w in zip(before, agent.model.get_weights()))
     with pytest.raises(ValueError, match="gradient_steps"):

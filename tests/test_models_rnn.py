@@ -1,4 +1,5 @@
 """Unit tests for book_utils.models.rnn (sentiment RNNs and GloVe helpers)."""
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -49,8 +50,9 @@ def test_cell_model_trains_in_compiled_step():
 
 def test_frozen_glove_embedding():
     matrix = np.arange(20 * 3, dtype="float32").reshape(20, 3)
-    model = rnn.layer_sentiment_rnn("lstm", 4, total_words=20, embedding_len=3, embedding_matrix=matrix,
-                                    train_embedding=False, maxlen=5)
+    model = rnn.layer_sentiment_rnn(
+        "lstm", 4, total_words=20, embedding_len=3, embedding_matrix=matrix, train_embedding=False, maxlen=5
+    )
     emb = model.get_layer("embedding")
     assert not emb.trainable
     np.testing.assert_array_equal(emb.embeddings.numpy(), matrix)
@@ -72,7 +74,7 @@ def test_glove_matrix_offset_and_coverage():
     glove = {"the": np.ones(4, "float32"), "movie": np.full(4, 2.0, "float32"), "rare": np.zeros(4, "float32")}
     matrix, found = rnn.glove_embedding_matrix(word_index, glove, num_words=10)
     assert matrix.shape == (10, 4) and found == 2
-    np.testing.assert_array_equal(matrix[4], 1.0)   # rank 1 + offset 3
+    np.testing.assert_array_equal(matrix[4], 1.0)  # rank 1 + offset 3
     np.testing.assert_array_equal(matrix[5], 2.0)
     assert not matrix[:4].any() and not matrix[6].any()
     with pytest.raises(TypeError):
@@ -100,8 +102,9 @@ def test_cosine_and_neighbours():
 
 
 def test_bidirectional_masked_classifier():
-    model = rnn.layer_sentiment_rnn("lstm", 4, num_layers=1, total_words=30, embedding_len=5, maxlen=None,
-                                    mask_zero=True, bidirectional=True)
+    model = rnn.layer_sentiment_rnn(
+        "lstm", 4, num_layers=1, total_words=30, embedding_len=5, maxlen=None, mask_zero=True, bidirectional=True
+    )
     x = np.array([[0, 0, 0, 4, 5, 6, 7, 8, 9], [1, 2, 3, 4, 5, 6, 7, 8, 9]], dtype="int32")
     out = model(x).numpy()
     assert out.shape == (2, 1) and np.all((out > 0) & (out < 1))

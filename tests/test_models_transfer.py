@@ -1,4 +1,5 @@
 """Tests for book_utils.models.transfer (chapter 15)."""
+
 import keras
 import numpy as np
 import pytest
@@ -38,8 +39,9 @@ def test_weight_file_in_cache_is_detected_and_loaded(cache):
     path = cache / "tiny_notop.weights.h5"
     saved.save_weights(str(path))
     assert zoo.find_weight_file("tiny_notop.weights.h5") == path
-    loaded = transfer.pretrained_backbone("tiny", builder=tiny_backbone, filename="tiny_notop.weights.h5",
-                                          input_shape=(16, 16, 3))
+    loaded = transfer.pretrained_backbone(
+        "tiny", builder=tiny_backbone, filename="tiny_notop.weights.h5", input_shape=(16, 16, 3)
+    )
     assert loaded is not None
     np.testing.assert_allclose(loaded.get_layer("conv").kernel.numpy(), 0.25)
 
@@ -97,13 +99,19 @@ def test_choose_backbone_prefers_cached_weights(cache):
     saved = tiny_backbone()
     saved.get_layer("conv").kernel.assign(np.full((3, 3, 3, 4), 0.5, np.float32))
     fallback = keras.Sequential([keras.layers.GlobalAveragePooling2D()], name="fallback")
-    net, source = transfer.choose_backbone(fallback, "tiny", builder=tiny_backbone, filename="tiny_notop.weights.h5",
-                                           input_shape=(16, 16, 3))
+    net, source = transfer.choose_backbone(
+        fallback, "tiny", builder=tiny_backbone, filename="tiny_notop.weights.h5", input_shape=(16, 16, 3)
+    )
     assert source == "fallback" and net is fallback
     saved.save_weights(str(cache / "tiny_notop.weights.h5"))
     calls = []
-    net, source = transfer.choose_backbone(lambda: calls.append(1), "tiny", builder=tiny_backbone,
-                                           filename="tiny_notop.weights.h5", input_shape=(16, 16, 3))
+    net, source = transfer.choose_backbone(
+        lambda: calls.append(1),
+        "tiny",
+        builder=tiny_backbone,
+        filename="tiny_notop.weights.h5",
+        input_shape=(16, 16, 3),
+    )
     assert source == "imagenet" and not calls  # the lazy fallback is never built
     np.testing.assert_allclose(net.get_layer("conv").kernel.numpy(), 0.5)
     model = transfer.build_transfer_model(net, 5, input_shape=(16, 16, 3), freeze=True)
@@ -111,8 +119,7 @@ def test_choose_backbone_prefers_cached_weights(cache):
 
 
 def test_choose_backbone_densenet_default_missing_uses_lazy_fallback(cache):
-    net, source = transfer.choose_backbone(lambda: keras.Sequential([keras.layers.Flatten()]),
-                                           input_shape=(32, 32, 3))
+    net, source = transfer.choose_backbone(lambda: keras.Sequential([keras.layers.Flatten()]), input_shape=(32, 32, 3))
     assert source == "fallback" and isinstance(net, keras.Sequential)
 
 

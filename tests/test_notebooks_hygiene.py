@@ -1,4 +1,5 @@
 """Hygiene of the stored chapter notebooks (DESIGN §7)."""
+
 import json
 import re
 from pathlib import Path
@@ -51,7 +52,8 @@ class TestNotebook:
             errors = [o for o in cell.get("outputs", []) if o["output_type"] == "error"]
             if errors:
                 assert "raises-exception" in tags(cell), (
-                    f"{path.name}: unexpected error in cell {cell['source'][:80]!r}")
+                    f"{path.name}: unexpected error in cell {cell['source'][:80]!r}"
+                )
 
     def test_stamped_book_profile(self, path):
         stamp = load(path)["metadata"].get("book", {})
@@ -65,16 +67,23 @@ class TestNotebook:
         url = execute.repository_url(path)
         assert first == execute.bootstrap_source(first, url), (
             f"{path.name}: the first cell lacks the hosted-notebook bootstrap for repository.url={url!r} "
-            "(python -m book_utils.execute writes it)")
+            "(python -m book_utils.execute writes it)"
+        )
 
     def test_no_machine_paths(self, path):
         for cell in code_cells(load(path)):
             errors = [o for o in cell.get("outputs", []) if o["output_type"] == "error"]
-            text = "\n".join([output_text(cell), *(e.get("evalue", "") for e in errors),
-                              *(line for e in errors for line in e.get("traceback", []))])
+            text = "\n".join(
+                [
+                    output_text(cell),
+                    *(e.get("evalue", "") for e in errors),
+                    *(line for e in errors for line in e.get("traceback", [])),
+                ]
+            )
             assert not MACHINE_PATH.search(text), (
                 f"{path.name}: machine path in output: {MACHINE_PATH.search(text)[0]} "
-                "(python -m book_utils.execute shortens them; re-execute the notebook)")
+                "(python -m book_utils.execute shortens them; re-execute the notebook)"
+            )
 
     def test_no_stderr_noise(self, path):
         for cell in code_cells(load(path)):
@@ -91,14 +100,16 @@ class TestNotebook:
                 nxt = "".join(cells[i + 1]["source"]) if i + 1 < len(cells) else ""
                 assert re.search(r"^\s*assert\b", nxt, re.M) or re.search(r"^\s*assert\b", own, re.M), (
                     f"{path.name}: cell tagged nbval-ignore-output has no assertion in it or right after it:\n"
-                    f"{own[:200]}")
+                    f"{own[:200]}"
+                )
 
     def test_widget_cells_carry_a_working_fallback(self, path):
         """A cell that shows a widget is tagged ``widget`` and its stored output holds the live view and
         the static fallback, i.e. the pure function behind the widget rendered at least two frames."""
         for cell in code_cells(load(path)):
-            views = [o for o in cell.get("outputs", [])
-                     if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+            views = [
+                o for o in cell.get("outputs", []) if "application/vnd.jupyter.widget-view+json" in o.get("data", {})
+            ]
             if not views and "widget" not in tags(cell):
                 continue
             where = f"{path.name}: {''.join(cell['source'])[:80]!r}"
@@ -106,7 +117,8 @@ class TestNotebook:
             assert len(views) == 1, f"{where}: a `widget` cell must show exactly one widget"
             page = "".join(views[0]["data"].get("text/html", ""))
             assert 'class="tfbook-fallback"' in page and page.count("data-key=") >= 2, (
-                f"{where}: no static fallback with frames (build the widget with widgets._fallback.with_fallback)")
+                f"{where}: no static fallback with frames (build the widget with widgets._fallback.with_fallback)"
+            )
 
     def test_figure_text_is_legible_on_the_site(self, path):
         """Every inline figure records its smallest text (CSS px in the 1280 px site's column, see

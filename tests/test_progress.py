@@ -1,4 +1,5 @@
 """Tests for book_utils.progress: the line's text, and silence in batch runs."""
+
 import pytest
 
 from book_utils import progress as P
@@ -31,15 +32,16 @@ def shown(monkeypatch):
             lines.append(data["text/plain"])
 
     monkeypatch.setattr(P, "live", lambda: True)
-    monkeypatch.setattr("IPython.display.display", lambda data, raw, display_id: lines.append(data["text/plain"])
-                        or Handle())
+    monkeypatch.setattr(
+        "IPython.display.display", lambda data, raw, display_id: lines.append(data["text/plain"]) or Handle()
+    )
     return lines
 
 
 def test_live_progress_refreshes_one_display(shown):
     p = P.Progress(3, "DQN", every=3600)
-    p.update(1, 回报=20.0)          # too soon: not refreshed
-    p.update(3, 回报=500.0)         # the end is always shown
+    p.update(1, 回报=20.0)  # too soon: not refreshed
+    p.update(3, 回报=500.0)  # the end is always shown
     assert len(shown) == 2 and shown[-1].startswith("DQN ▕") and "3/3" in shown[-1] and "回报=500" in shown[-1]
 
 
@@ -56,7 +58,13 @@ def test_keras_fit_shows_the_same_line(shown):
 
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
     model.compile("sgd", "mse")
-    model.fit(np.zeros((40, 3)), np.zeros((40, 1)), batch_size=10, epochs=2, verbose=0,
-              callbacks=[P.KerasProgress("拟合", every=3600)])
-    assert shown[0].startswith("拟合 ▕") and "0/8" in shown[0]        # 4 batches × 2 epochs
+    model.fit(
+        np.zeros((40, 3)),
+        np.zeros((40, 1)),
+        batch_size=10,
+        epochs=2,
+        verbose=0,
+        callbacks=[P.KerasProgress("拟合", every=3600)],
+    )
+    assert shown[0].startswith("拟合 ▕") and "0/8" in shown[0]  # 4 batches × 2 epochs
     assert "8/8" in shown[-1] and "loss=0" in shown[-1]

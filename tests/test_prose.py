@@ -4,6 +4,7 @@ A number in prose that one of our cells computed must be written ``{glue:text}`k
 ``bu.glue("key", value)`` in that cell); a number quoted from the printed textbook is written
 ``{textbook}`87%```. ``python tests/prose.py [chNN]`` lists what these tests look at.
 """
+
 from __future__ import annotations
 
 import re
@@ -48,8 +49,10 @@ def test_glue_roles_have_values(path):
 @pytest.mark.parametrize("path", PARAMS)
 def test_no_stray_numbers(path):
     hits = stray_numbers(load(path))
-    assert not hits, (f"{path.name}: result-like numbers in prose that are neither glued nor marked "
-                      "{textbook}:\n" + "\n".join(f"  …{h}…" for h in hits))
+    assert not hits, (
+        f"{path.name}: result-like numbers in prose that are neither glued nor marked "
+        "{textbook}:\n" + "\n".join(f"  …{h}…" for h in hits)
+    )
 
 
 @pytest.mark.parametrize("path", PARAMS)
@@ -67,13 +70,17 @@ def test_prose_volume(path):
 
 def test_scanner_catches_known_defects():
     """The defects the review listed (issue 19) are exactly what the scanner must flag."""
-    nb = {"cells": [
-        {"cell_type": "markdown", "source": "这正是真实模型 $y = 1.477x + 0.089$。准确率从 87% 左右提升。"},
-        {"cell_type": "markdown", "source": "在 CPU 上需要二十分钟左右；稳定在 98% 左右。"},
-        {"cell_type": "markdown",
-         "source": "教材报告 {textbook}`87.25%`，本书 {glue:text}`acc:.2%`，见 5.8 节与图 2.5。"},
-        {"cell_type": "code", "source": "y = 1.477 * x + 0.089\nlr = 0.01", "outputs": []},
-    ]}
+    nb = {
+        "cells": [
+            {"cell_type": "markdown", "source": "这正是真实模型 $y = 1.477x + 0.089$。准确率从 87% 左右提升。"},
+            {"cell_type": "markdown", "source": "在 CPU 上需要二十分钟左右；稳定在 98% 左右。"},
+            {
+                "cell_type": "markdown",
+                "source": "教材报告 {textbook}`87.25%`，本书 {glue:text}`acc:.2%`，见 5.8 节与图 2.5。",
+            },
+            {"cell_type": "code", "source": "y = 1.477 * x + 0.089\nlr = 0.01", "outputs": []},
+        ]
+    }
     hits = " | ".join(stray_numbers(nb))
     for defect in ("1.477", "87%", "二十分钟", "98%"):
         assert defect in hits, f"scanner missed {defect!r}: {hits}"
@@ -83,6 +90,10 @@ def test_scanner_catches_known_defects():
 @pytest.mark.parametrize("path", [pytest.param(p, id=p.stem) for p in CHAPTERS])
 def test_no_bare_pipe_in_table_maths(path):
     """A '|' inside $...$ in a Markdown table row ends the cell (write \\vert or \\lvert/\\rvert)."""
-    bad = [line for md in markdown_cells(load(path)) for line in md.splitlines()
-           if line.lstrip().startswith("|") and any("|" in m.group(1) for m in re.finditer(r"\$([^$]*)\$", line))]
+    bad = [
+        line
+        for md in markdown_cells(load(path))
+        for line in md.splitlines()
+        if line.lstrip().startswith("|") and any("|" in m.group(1) for m in re.finditer(r"\$([^$]*)\$", line))
+    ]
     assert not bad, f"{path.name}: table rows with '|' inside maths: {bad}"

@@ -1,4 +1,5 @@
 """Tests for book_utils.serving (FastAPI + uvicorn model server)."""
+
 import numpy as np
 import pytest
 
@@ -45,18 +46,25 @@ def test_image_roundtrip():
 
 
 def test_http_roundtrip():
-    app = serving.create_app(predict, name="toy", input_shape=SHAPE, class_names=["a", "b", "c"],
-                             preprocess=lambda im: np.asarray(im, np.float32)[:4, :4] / 255.0)
+    app = serving.create_app(
+        predict,
+        name="toy",
+        input_shape=SHAPE,
+        class_names=["a", "b", "c"],
+        preprocess=lambda im: np.asarray(im, np.float32)[:4, :4] / 255.0,
+    )
     with serving.ModelServer(app) as server:
         assert server.running
         status = serving.get_json(server.url + "/v1/models/toy")
         assert status["model_version_status"][0]["state"] == "AVAILABLE"
-        reply = serving.post_json(server.url + "/v1/models/toy:predict",
-                                  {"instances": (-np.ones((1, *SHAPE))).tolist()})
+        reply = serving.post_json(
+            server.url + "/v1/models/toy:predict", {"instances": (-np.ones((1, *SHAPE))).tolist()}
+        )
         assert reply["predictions"][0]["class_name"] == "b"
         img = np.full((8, 8, 3), 200, np.uint8)
-        reply = serving.post_json(server.url + "/v1/models/toy:predict",
-                                  {"images_b64": [serving.encode_image_b64(img)]})
+        reply = serving.post_json(
+            server.url + "/v1/models/toy:predict", {"images_b64": [serving.encode_image_b64(img)]}
+        )
         assert reply["predictions"][0]["class_name"] == "a"
         with pytest.raises(ValueError, match="HTTP 400"):
             serving.post_json(server.url + "/v1/models/toy:predict", {"wrong": 1})
@@ -86,6 +94,7 @@ def _post_raw(url, data: bytes, timeout=60):
 
 def _png_bomb(width=12000, height=12000) -> bytes:
     """A valid RGB PNG of ``width`` × ``height`` black pixels: a few hundred KB that decode to ~400 MB."""
+
     def chunk(kind, data):
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
@@ -99,8 +108,13 @@ def _png_bomb(width=12000, height=12000) -> bytes:
 
 @pytest.fixture(scope="module")
 def toy_server():
-    app = serving.create_app(predict, name="toy", input_shape=SHAPE, class_names=["a", "b", "c"],
-                             preprocess=lambda im: np.asarray(im, np.float32)[:4, :4] / 255.0)
+    app = serving.create_app(
+        predict,
+        name="toy",
+        input_shape=SHAPE,
+        class_names=["a", "b", "c"],
+        preprocess=lambda im: np.asarray(im, np.float32)[:4, :4] / 255.0,
+    )
     with serving.ModelServer(app) as server:
         yield server, server.url + "/v1/models/toy:predict"
 
@@ -132,14 +146,17 @@ def test_decompression_bomb_is_refused_before_decoding(toy_server):
         serving.decode_image_b64(base64.b64encode(bomb).decode())
     # many small images add up within one request
     small = serving.encode_image_b64(np.zeros((8, 8, 3), np.uint8))
-    app = serving.create_app(predict, name="toy", input_shape=SHAPE,
-                             preprocess=lambda im: np.asarray(im, np.float32)[:4, :4] / 255.0)
+    app = serving.create_app(
+        predict, name="toy", input_shape=SHAPE, preprocess=lambda im: np.asarray(im, np.float32)[:4, :4] / 255.0
+    )
     with serving.ModelServer(app, max_pixels=150) as tight:
-        status, reply = _post_raw(tight.url + "/v1/models/toy:predict",
-                                  json.dumps({"images_b64": [small] * 3}).encode())
+        status, reply = _post_raw(
+            tight.url + "/v1/models/toy:predict", json.dumps({"images_b64": [small] * 3}).encode()
+        )
         assert status == 413 and "128 already used" in reply["detail"]
-        assert _post_raw(tight.url + "/v1/models/toy:predict",
-                         json.dumps({"images_b64": [small] * 3}).encode())[0] == 413  # budget is per request
+        assert (
+            _post_raw(tight.url + "/v1/models/toy:predict", json.dumps({"images_b64": [small] * 3}).encode())[0] == 413
+        )  # budget is per request
         assert _post_raw(tight.url + "/v1/models/toy:predict", json.dumps({"images_b64": [small]}).encode())[0] == 200
 
 
@@ -196,9 +213,13 @@ def test_nonfinite_model_output_and_wrong_class_names_get_clear_json_errors():
         serving.predict_json(predict, x, input_shape=SHAPE, class_names=["a", "b"])
     with pytest.raises(TypeError, match="class_names must be a list"):
         serving.predict_json(predict, x, input_shape=SHAPE, class_names="abc")
-    for app, match in ((serving.create_app(nan_model, name="toy", input_shape=SHAPE), "NaN or infinite"),
-                       (serving.create_app(predict, name="toy", input_shape=SHAPE, class_names=["a"]),
-                        "1 class names but the model returns 3")):
+    for app, match in (
+        (serving.create_app(nan_model, name="toy", input_shape=SHAPE), "NaN or infinite"),
+        (
+            serving.create_app(predict, name="toy", input_shape=SHAPE, class_names=["a"]),
+            "1 class names but the model returns 3",
+        ),
+    ):
         with serving.ModelServer(app) as server:
             status, reply = _post_raw(server.url + "/v1/models/toy:predict", json.dumps({"instances": x}).encode())
             assert status == 500 and match in reply["detail"]

@@ -6,6 +6,7 @@ replayed, the argument expression is evaluated — and compares the stored text 
 ``book_utils.source.show_source(obj)`` in under a few seconds, so a refactoring of ``book_utils``
 cannot silently change code the reader is shown.
 """
+
 from __future__ import annotations
 
 import ast
@@ -27,7 +28,8 @@ def _is_show_source(call: ast.AST) -> bool:
         return False
     f = call.func
     return (isinstance(f, ast.Attribute) and f.attr == "show_source") or (
-        isinstance(f, ast.Name) and f.id == "show_source")
+        isinstance(f, ast.Name) and f.id == "show_source"
+    )
 
 
 def _listings():
@@ -50,8 +52,13 @@ def _listings():
                     names = [node.module or ""] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names]
                     if any(n.split(".")[0] == "book_utils" for n in names):
                         imports.append(ast.unparse(node))
-                if (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
-                        and isinstance(node.value, ast.Attribute) and ast.unparse(node.value).startswith("bu.")):
+                if (
+                    isinstance(node, ast.Assign)
+                    and len(node.targets) == 1
+                    and isinstance(node.targets[0], ast.Name)
+                    and isinstance(node.value, ast.Attribute)
+                    and ast.unparse(node.value).startswith("bu.")
+                ):
                     imports.append(ast.unparse(node))  # a module alias such as ``ov = bu.widgets.overfitting``
                 if _is_show_source(node) and node.args:
                     stored = [t for t in (_text(o) for o in cell.get("outputs", [])) if t is not None]

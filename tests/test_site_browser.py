@@ -6,6 +6,7 @@ Every request that is not to the local server is blocked (a reader behind a filt
 build machine is offline): nothing may depend on a CDN. Pages are checked at a phone (390 px) and a
 desktop (1280 px) width; screenshots of both land in `_build/screenshots/`.
 """
+
 import functools
 import http.server
 import os
@@ -40,9 +41,15 @@ def _widget_pages():
     """Chapters with a widget: its static fallback (``tfbook-fallback``) or, failing that, the live view."""
     if not HTML.exists():
         return []
-    return [p for p in CHAPTERS if (HTML / f"{p}.html").exists()
-            and re.search(r"tfbook-fallback|application/vnd\.jupyter\.widget-view\+json",
-                          (HTML / f"{p}.html").read_text(encoding="utf-8"))]
+    return [
+        p
+        for p in CHAPTERS
+        if (HTML / f"{p}.html").exists()
+        and re.search(
+            r"tfbook-fallback|application/vnd\.jupyter\.widget-view\+json",
+            (HTML / f"{p}.html").read_text(encoding="utf-8"),
+        )
+    ]
 
 
 def _missing():
@@ -86,9 +93,18 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        b = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
         yield b
         b.close()
 
@@ -117,9 +133,11 @@ def _open(browser, url, width=DESKTOP, hang_outside=False, wait_until="load"):
 # sphinx-thebe emits its config script twice; Sphinx includes the MathJax script twice once myst-nb
 # switches to "always" asset policy (the first copy typesets, the second complains); pydata's theme
 # logs its default mode on a fresh profile.
-UPSTREAM_QUIRKS = ("Identifier 'THEBE_JS_URL' has already been declared",
-                   "Cannot set property Package of #<Object> which has only a getter",
-                   "Got invalid theme mode")
+UPSTREAM_QUIRKS = (
+    "Identifier 'THEBE_JS_URL' has already been declared",
+    "Cannot set property Package of #<Object> which has only a getter",
+    "Got invalid theme mode",
+)
 
 
 def _own_errors(errors):
@@ -135,6 +153,7 @@ def _shot(page, name):
 # every page: renders, no CDN, no sideways scroll on a phone, figures at natural size
 # ---------------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("page_name", PAGES)
 def test_page_renders_offline(server, browser, page_name):
     page, errors, external = _open(browser, f"{server}/{page_name}.html")
@@ -147,12 +166,12 @@ def test_page_renders_offline(server, browser, page_name):
             page.wait_for_function("document.querySelectorAll('mjx-container').length > 0", timeout=20000)
             assert page.locator("article mjx-container svg").count() > 0, "MathJax did not typeset"
         if page_name.startswith("chapters/ch"):  # every chapter draws figures; appendices may not
-            sizes = page.eval_on_selector_all(
-                "article img", "els => els.map(e => e.complete ? e.naturalWidth : -1)")
+            sizes = page.eval_on_selector_all("article img", "els => els.map(e => e.complete ? e.naturalWidth : -1)")
             assert sizes and max(sizes) > 0, f"no figure image loaded on {page_name}: {sizes}"
         if page_name.startswith("chapters/"):
-            assert page.locator("a[href$='.ipynb'], button[onclick*='.ipynb']").count() > 0 or \
-                ".ipynb" in page.content(), "no .ipynb download link"
+            assert (
+                page.locator("a[href$='.ipynb'], button[onclick*='.ipynb']").count() > 0 or ".ipynb" in page.content()
+            ), "no .ipynb download link"
         _shot(page, page_name.replace("/", "_") + "-desktop")
         if page_name in CHAPTERS:
             _check_listings_collapsed(page, page_name)
@@ -173,12 +192,14 @@ def test_no_sideways_scroll_on_a_phone(server, browser, page_name):
         page.wait_for_timeout(300)
         width = page.evaluate("document.documentElement.scrollWidth")
         if width > PHONE:
-            culprits = page.evaluate("""(w) => [...document.querySelectorAll('article *')]
+            culprits = page.evaluate(
+                """(w) => [...document.querySelectorAll('article *')]
                 .filter(e => e.getBoundingClientRect().right > w + 1 && getComputedStyle(e).position !== 'fixed')
                 .filter(e => !e.closest('pre, .pst-scrollable-table-container, .table-wrapper, .cell_output, '
                                         + 'mjx-container, .widget-subarea, .highlight'))
                 .slice(0, 5).map(e => e.tagName + '.' + e.className + ': ' + (e.textContent || '').slice(0, 40))""",
-                PHONE)
+                PHONE,
+            )
             pytest.fail(f"{page_name} is {width} px wide at {PHONE} px: {culprits}")
         if page_name in CHAPTERS or page_name in ("index", "glossary", "results"):
             _shot(page, page_name.replace("/", "_") + "-phone")
@@ -191,12 +212,15 @@ def test_no_sideways_scroll_on_a_phone(server, browser, page_name):
 def _figure_problems(page, name):
     """Figures drawn larger than their natural CSS size (2x PNGs at half their pixels), wider than
     the column, or distorted; checked on the page load of the desktop and phone tests above."""
-    imgs = page.eval_on_selector_all("article .cell_output img", """els => els.map(e => ({
+    imgs = page.eval_on_selector_all(
+        "article .cell_output img",
+        """els => els.map(e => ({
         src: e.getAttribute('src'), w: e.getBoundingClientRect().width, nat: e.naturalWidth,
         h: e.getBoundingClientRect().height, natH: e.naturalHeight,
         css: e.style.width ? parseFloat(e.style.width)
              : (e.getAttribute('width') ? parseFloat(e.getAttribute('width')) : null),
-        col: e.closest('article').getBoundingClientRect().width}))""")
+        col: e.closest('article').getBoundingClientRect().width}))""",
+    )
     bad = []
     for im in imgs:
         if im["nat"] <= 0 or im["w"] == 0:
@@ -211,6 +235,7 @@ def _figure_problems(page, name):
 # ---------------------------------------------------------------------------------------------
 # search: every glossary term finds the chapter that introduces it
 # ---------------------------------------------------------------------------------------------
+
 
 def _glossary():
     return yaml.safe_load((ROOT / "glossary.yml").read_text(encoding="utf-8"))
@@ -233,16 +258,20 @@ def test_search_finds_every_glossary_term(server, browser):
         page.close()
 
 
-@pytest.mark.parametrize("query,chapter", [
-    ("过拟合", "ch09"), ("反向传播算法", "ch07"), ("什么是卷积神经网络", "ch10")])
+@pytest.mark.parametrize(
+    "query,chapter", [("过拟合", "ch09"), ("反向传播算法", "ch07"), ("什么是卷积神经网络", "ch10")]
+)
 def test_search_box_shows_results(server, browser, query, chapter):
     """Through the search page a reader uses: the query string is split like the index."""
     if not any(chapter in p for p in CHAPTERS):
         pytest.skip(f"{chapter} not in the toc")
     page, _, _ = _open(browser, f"{server}/search.html?q={query}", width=PHONE)
     try:
-        page.wait_for_function("document.querySelector('.search-summary') && "
-                               "document.querySelector('.search-summary').innerText.length > 0", timeout=30000)
+        page.wait_for_function(
+            "document.querySelector('.search-summary') && "
+            "document.querySelector('.search-summary').innerText.length > 0",
+            timeout=30000,
+        )
         hrefs = page.eval_on_selector_all("ul.search li a", "els => els.map(e => e.getAttribute('href'))")
         assert any(f"chapters/{chapter}_" in h for h in hrefs), f"{query}: {hrefs[:6]}"
         _shot(page, f"search-{chapter}")
@@ -254,13 +283,15 @@ def test_search_box_shows_results(server, browser, query, chapter):
 # navigation: the chapter drawer and the page contents open and close
 # ---------------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("width", [PHONE, DESKTOP])
 def test_navigation_toggles(server, browser, width):
     page, errors, _ = _open(browser, f"{server}/{CHAPTERS[min(9, len(CHAPTERS) - 1)]}.html", width=width)
     try:
         assert page.locator(".primary-toggle:visible").count() == 1, "exactly one visible chapter-list toggle"
-        tip = page.eval_on_selector(".primary-toggle",
-                                    "e => e.getAttribute('title') || e.getAttribute('data-bs-original-title')")
+        tip = page.eval_on_selector(
+            ".primary-toggle", "e => e.getAttribute('title') || e.getAttribute('data-bs-original-title')"
+        )
         assert tip == "章节目录", f"theme tooltip not in Chinese: {tip!r}"
         chapter_link = page.locator(".bd-sidebar-primary a.reference, #pst-primary-sidebar-modal a.reference")
         if width == DESKTOP:
@@ -301,6 +332,7 @@ def test_navigation_toggles(server, browser, width):
 # widgets without a kernel or CDN
 # ---------------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("page_name", _widget_pages())
 def test_widgets_render_offline_and_paint_fast(server, browser, page_name):
     # a CDN that never answers must not hold the first paint (one page load serves all the checks)
@@ -314,8 +346,9 @@ def test_widgets_render_offline_and_paint_fast(server, browser, page_name):
         n_views = page.locator('script[type="application/vnd.jupyter.widget-view+json"]').count()
         if n_views:  # a widget without a fallback: the saved state renders, with a note on running it live
             page.wait_for_function(f"document.querySelectorAll('.widget-subarea').length >= {n_views}", timeout=20000)
-            heights = page.eval_on_selector_all(".widget-subarea",
-                                                "els => els.map(e => e.getBoundingClientRect().height)")
+            heights = page.eval_on_selector_all(
+                ".widget-subarea", "els => els.map(e => e.getBoundingClientRect().height)"
+            )
             assert len(heights) == n_views and min(heights) > 0, f"empty widget areas: {heights}"
             assert page.locator(".tfbook-widget-note").count() == n_views, "a live-only widget without its note"
         fallbacks = page.locator(".tfbook-fallback")
@@ -341,8 +374,10 @@ def _check_fallback(fallback, where):
     assert box and box["height"] > 0, f"{where}: empty fallback frame"
     control = fallback.locator("select[data-c], input[type=range][data-c]").first
     assert control.count(), f"{where}: a fallback without a control"
-    control.evaluate("c => { c.value = String((+c.value + 1) % ((c.options || {}).length || (+c.max + 1)));"
-                     " c.dispatchEvent(new Event('input')); }")
+    control.evaluate(
+        "c => { c.value = String((+c.value + 1) % ((c.options || {}).length || (+c.max + 1)));"
+        " c.dispatchEvent(new Event('input')); }"
+    )
     after = fallback.evaluate(_VISIBLE)
     assert len(after) == 1 and after != visible, f"{where}: moving a control did not change the frame"
 
@@ -350,6 +385,7 @@ def _check_fallback(fallback, where):
 # ---------------------------------------------------------------------------------------------
 # library listings, buttons
 # ---------------------------------------------------------------------------------------------
+
 
 def _check_listings_collapsed(page, name):
     """Every show_source listing shows its signature and docstring; its body is closed."""
@@ -364,8 +400,7 @@ def _check_listings_collapsed(page, name):
 
 
 def test_library_listing_opens_on_click(server, browser):
-    name = next((p for p in CHAPTERS if 'class="bu-listing"' in (HTML / f"{p}.html").read_text(encoding="utf-8")),
-                None)
+    name = next((p for p in CHAPTERS if 'class="bu-listing"' in (HTML / f"{p}.html").read_text(encoding="utf-8")), None)
     assert name, "no collapsed show_source listing found"
     page, _, _ = _open(browser, f"{server}/{name}.html")
     try:
@@ -384,8 +419,10 @@ def test_buttons_match_the_repository_setting(server, browser):
     try:
         html = page.content()
         assert re.search(r"_sources/[^\"']*\.ipynb", html), "no download link for the .ipynb"
-        buttons = page.locator(".dropdown-launch-buttons, .btn-source-repository-button, "
-                               ".btn-source-issues-button, .btn-source-edit-button").count()
+        buttons = page.locator(
+            ".dropdown-launch-buttons, .btn-source-repository-button, "
+            ".btn-source-issues-button, .btn-source-edit-button"
+        ).count()
         if url:
             assert buttons > 0, "repository URL set but no repository/launch buttons"
         else:

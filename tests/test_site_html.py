@@ -3,6 +3,7 @@
 Needs a built site (`jupyter-book build .`); `.ci/run` builds it first and sets BOOK_REQUIRE_SITE=1,
 so there a missing site fails instead of skipping.
 """
+
 import os
 import re
 import sys
@@ -65,11 +66,18 @@ def test_line_break_transform_keeps_code_and_latin_spacing():
     assert para.astext() == "误差、梯度和 a\nb\n使用\nTensorFlow\n训练。损失函数"
 
 
-@pytest.mark.parametrize("title,slug", [
-    ("10.2.1 单通道输入", "sec-10-2-1"), ("B.1 数据并行", "sec-b-1"), ("A1 创建张量", "sec-a-1"),
-    ("第10章 卷积神经网络", "chapter-10"), ("附录A 速查", "appendix-a"), ("小结", "小结"),
-    ("tf.constant(value, dtype=None)", "tf-constant-value-dtype-none"),
-])
+@pytest.mark.parametrize(
+    "title,slug",
+    [
+        ("10.2.1 单通道输入", "sec-10-2-1"),
+        ("B.1 数据并行", "sec-b-1"),
+        ("A1 创建张量", "sec-a-1"),
+        ("第10章 卷积神经网络", "chapter-10"),
+        ("附录A 速查", "appendix-a"),
+        ("小结", "小结"),
+        ("tf.constant(value, dtype=None)", "tf-constant-value-dtype-none"),
+    ],
+)
 def test_heading_slug(title, slug):
     assert tfbook_site.heading_slug(title) == slug
 
@@ -100,8 +108,9 @@ def test_glossary_links_every_term_to_an_existing_section():
         url = urlsplit(link["href"])
         target = (HTML / url.path).resolve()
         if target not in ids_cache:
-            ids_cache[target] = {t["id"] for t in bs4.BeautifulSoup(target.read_text(encoding="utf-8"),
-                                                                    "html.parser").select("[id]")}
+            ids_cache[target] = {
+                t["id"] for t in bs4.BeautifulSoup(target.read_text(encoding="utf-8"), "html.parser").select("[id]")
+            }
         assert unquote(url.fragment) in ids_cache[target], f"{link['href']} points at no anchor"
 
 

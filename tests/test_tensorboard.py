@@ -1,4 +1,5 @@
 """Tests for book_utils.tensorboard (reading event files back into arrays)."""
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -35,7 +36,7 @@ def test_read_events_all_kinds(logdir):
     steps, values = ev["scalars"]["loss"]
     assert steps.tolist() == [1, 2, 3]
     np.testing.assert_allclose(values, [1.0, 0.5, 1 / 3], rtol=1e-6)
-    (step, imgs), = ev["images"]["imgs"]
+    ((step, imgs),) = ev["images"]["imgs"]
     assert step == 5 and np.array_equal(imgs, images)
     hists = ev["histograms"]["h"]
     assert [s for s, _ in hists] == [1, 2, 3]

@@ -10,12 +10,15 @@ def test_describe():
         T.describe(object())
 
 
-@pytest.mark.parametrize("a,b,expected", [
-    ("2,32,32,3", "32,1", (2, 32, 32, 3)),
-    ([2, 3], [3], (2, 3)),
-    ((4, 1), (1, 5), (4, 5)),
-    ("", "3", (3,)),
-])
+@pytest.mark.parametrize(
+    "a,b,expected",
+    [
+        ("2,32,32,3", "32,1", (2, 32, 32, 3)),
+        ([2, 3], [3], (2, 3)),
+        ((4, 1), (1, 5), (4, 5)),
+        ("", "3", (3,)),
+    ],
+)
 def test_broadcast_shape_matches_numpy(a, b, expected):
     assert T.broadcast_shape(a, b) == expected
     assert expected == np.broadcast_shapes(T._parse_shape(a), T._parse_shape(b))
@@ -60,6 +63,7 @@ def test_selection_and_slice_shape():
 
 def test_slice_table_and_plots():
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 

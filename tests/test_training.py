@@ -1,4 +1,5 @@
 """Unit tests for the CPU training recipe helpers in book_utils.training."""
+
 import keras
 import numpy as np
 import pytest
@@ -61,19 +62,27 @@ def test_fit_and_evaluate_share_one_compiled_evaluation():
     rng = np.random.default_rng(0)
     x, y = rng.normal(size=(96, 4)).astype("float32"), rng.integers(0, 2, (96, 1)).astype("float32")
     val = tf.data.Dataset.from_tensor_slices((x[:64], y[:64])).batch(32)
-    test = tf.data.Dataset.from_tensor_slices((x, y)).batch(32)           # same element spec, more batches
+    test = tf.data.Dataset.from_tensor_slices((x, y)).batch(32)  # same element spec, more batches
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, activation="sigmoid")])
 
     def metrics():
         return {"accuracy": keras.metrics.BinaryAccuracy()}
 
-    hist = training.fit(model, test, loss=keras.losses.BinaryCrossentropy(), optimizer="sgd", epochs=2,
-                        validation_data=val, metrics=metrics(), verbose=0)
+    hist = training.fit(
+        model,
+        test,
+        loss=keras.losses.BinaryCrossentropy(),
+        optimizer="sgd",
+        epochs=2,
+        validation_data=val,
+        metrics=metrics(),
+        verbose=0,
+    )
     # a fresh loss/metric object with the same configuration reuses the graph traced for validation
     again = training.evaluate(model, val, loss=keras.losses.BinaryCrossentropy(), metrics=metrics())
     full = training.evaluate(model, test, loss=keras.losses.BinaryCrossentropy(), metrics=metrics())
     (evaluator,) = model._book_evaluators.values()
-    assert evaluator.run.known.experimental_get_tracing_count() == 1   # datasets of known length share one graph
+    assert evaluator.run.known.experimental_get_tracing_count() == 1  # datasets of known length share one graph
     assert again == {"loss": hist["val_loss"][-1], "accuracy": hist["val_accuracy"][-1]}
     pred = model(x).numpy()
     assert np.isclose(full["accuracy"], np.mean((pred > 0.5) == (y > 0.5)))
@@ -93,7 +102,7 @@ def test_live_progress_reads_an_epoch_in_chunks_with_the_same_result(monkeypatch
         keras.utils.set_random_seed(3)
         model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="relu"), keras.layers.Dense(1)])
         monkeypatch.setattr(training, "live", lambda: live)
-        monkeypatch.setattr(training, "CHUNK_SECONDS", 0.0)   # one batch per compiled call
+        monkeypatch.setattr(training, "CHUNK_SECONDS", 0.0)  # one batch per compiled call
         calls = []
         monkeypatch.setattr(training.Progress, "update", lambda self, done, **m: calls.append((done, m["loss"])))
         hist = training.fit(model, data, loss="mse", optimizer="sgd", epochs=2, verbose=0)

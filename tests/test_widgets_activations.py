@@ -1,4 +1,5 @@
 """Tests for book_utils.widgets.activations."""
+
 import numpy as np
 import pytest
 
@@ -21,13 +22,16 @@ def test_curve_values_and_saturation():
     assert np.allclose(lr["y"], [-0.3, 1.0]) and np.allclose(lr["dy"], [0.3, 1.0])
 
 
-@pytest.mark.parametrize("kwargs, exc", [
-    (dict(name="swish"), ValueError),
-    (dict(name="relu", x_range=(3, 1)), ValueError),
-    (dict(name="relu", x_range="ab"), TypeError),
-    (dict(name="leaky_relu", slope=-0.1), ValueError),
-    (dict(name="relu", num=1), ValueError),
-])
+@pytest.mark.parametrize(
+    "kwargs, exc",
+    [
+        (dict(name="swish"), ValueError),
+        (dict(name="relu", x_range=(3, 1)), ValueError),
+        (dict(name="relu", x_range="ab"), TypeError),
+        (dict(name="leaky_relu", slope=-0.1), ValueError),
+        (dict(name="relu", num=1), ValueError),
+    ],
+)
 def test_curve_bad_input(kwargs, exc):
     with pytest.raises(exc):
         A.activation_curve(**kwargs)
@@ -45,8 +49,10 @@ def test_softmax_temperature():
     assert np.all(np.isfinite(big["probs"]))
 
 
-@pytest.mark.parametrize("args", [([1.0], 1.0, 0), ([1.0, 2.0], 0.0, 0), ([1.0, 2.0], 1.0, 2),
-                                  ([[1.0, 2.0]], 1.0, 0), ([1.0, np.nan], 1.0, 0)])
+@pytest.mark.parametrize(
+    "args",
+    [([1.0], 1.0, 0), ([1.0, 2.0], 0.0, 0), ([1.0, 2.0], 1.0, 2), ([[1.0, 2.0]], 1.0, 0), ([1.0, np.nan], 1.0, 0)],
+)
 def test_softmax_temperature_bad_input(args):
     with pytest.raises(ValueError):
         A.softmax_temperature(*args)
@@ -63,6 +69,7 @@ def test_saturation_at():
 def test_widgets_build():
     pytest.importorskip("ipywidgets")
     import matplotlib
+
     matplotlib.use("Agg")
     for make in (A.activation_explorer, A.softmax_explorer, A.saturation_explorer):
         assert make().children

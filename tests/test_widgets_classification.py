@@ -1,4 +1,5 @@
 """Unit tests for book_utils.widgets.classification (chapter 3 demos)."""
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -31,20 +32,23 @@ def test_digit_state_without_scores():
     assert "pred" not in s and s["label"] == 3
 
 
-@pytest.mark.parametrize("call, error", [
-    (lambda: cls.digit_state(5, IMAGES, LABELS), ValueError),
-    (lambda: cls.digit_state(-1, IMAGES, LABELS), ValueError),
-    (lambda: cls.digit_state(1.0, IMAGES, LABELS), TypeError),
-    (lambda: cls.digit_state(0, IMAGES, LABELS[:3]), ValueError),
-    (lambda: cls.digit_state(0, IMAGES.reshape(5, -1), LABELS), ValueError),
-    (lambda: cls.digit_state(0, IMAGES, LABELS, SCORES[:2]), ValueError),
-    (lambda: cls.polynomial_capacity(-1), ValueError),
-    (lambda: cls.polynomial_capacity(15), ValueError),
-    (lambda: cls.polynomial_capacity(2.5), TypeError),
-    (lambda: cls.capacity_data(n_train=1), ValueError),
-    (lambda: cls.capacity_data(noise=-0.1), ValueError),
-    (lambda: cls.draw_pixel_matrix(np.zeros((2, 2, 2))), ValueError),
-])
+@pytest.mark.parametrize(
+    "call, error",
+    [
+        (lambda: cls.digit_state(5, IMAGES, LABELS), ValueError),
+        (lambda: cls.digit_state(-1, IMAGES, LABELS), ValueError),
+        (lambda: cls.digit_state(1.0, IMAGES, LABELS), TypeError),
+        (lambda: cls.digit_state(0, IMAGES, LABELS[:3]), ValueError),
+        (lambda: cls.digit_state(0, IMAGES.reshape(5, -1), LABELS), ValueError),
+        (lambda: cls.digit_state(0, IMAGES, LABELS, SCORES[:2]), ValueError),
+        (lambda: cls.polynomial_capacity(-1), ValueError),
+        (lambda: cls.polynomial_capacity(15), ValueError),
+        (lambda: cls.polynomial_capacity(2.5), TypeError),
+        (lambda: cls.capacity_data(n_train=1), ValueError),
+        (lambda: cls.capacity_data(noise=-0.1), ValueError),
+        (lambda: cls.draw_pixel_matrix(np.zeros((2, 2, 2))), ValueError),
+    ],
+)
 def test_bad_inputs(call, error):
     with pytest.raises(error):
         call()
@@ -111,8 +115,9 @@ def test_capacity_slider_and_its_fallback():
 def test_mnist_datasets_pipeline():
     from book_utils import data
 
-    train, test = data.mnist_datasets(batch_size=64, train_size=256, test_size=100, value_range=(0.0, 1.0),
-                                      one_hot=True)
+    train, test = data.mnist_datasets(
+        batch_size=64, train_size=256, test_size=100, value_range=(0.0, 1.0), one_hot=True
+    )
     x, y = next(iter(train))
     assert tuple(x.shape) == (64, 784) and x.dtype.name == "float32"
     assert tuple(y.shape) == (64, 10) and np.allclose(y.numpy().sum(1), 1.0)
@@ -124,12 +129,15 @@ def test_mnist_datasets_pipeline():
     assert float(x2.numpy().min()) >= -1.0 and float(x2.numpy().min()) < 0.0
 
 
-@pytest.mark.parametrize("kwargs, error", [
-    (dict(value_range=(1.0, 0.0)), ValueError),
-    (dict(value_range="ab"), TypeError),
-    (dict(train_size=0), ValueError),
-    (dict(batch_size=0), ValueError),
-])
+@pytest.mark.parametrize(
+    "kwargs, error",
+    [
+        (dict(value_range=(1.0, 0.0)), ValueError),
+        (dict(value_range="ab"), TypeError),
+        (dict(train_size=0), ValueError),
+        (dict(batch_size=0), ValueError),
+    ],
+)
 def test_mnist_datasets_bad_inputs(kwargs, error):
     from book_utils import data
 

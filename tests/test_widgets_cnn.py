@@ -2,6 +2,7 @@
 
 The pure functions behind them are tested in test_models_cnn.py.
 """
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -13,7 +14,6 @@ from book_utils.plotting import use_book_style  # noqa: E402  (CJK font: realist
 from book_utils.widgets import cnn_demo  # noqa: E402
 
 use_book_style()
-
 
 
 def _frames(box):
@@ -46,8 +46,15 @@ def test_conv_calculator_draws_the_transposed_grid_and_has_a_fallback():
 def test_feature_map_browser_fallback():
     import keras
 
-    model = keras.Sequential([keras.Input((12, 12, 1)), keras.layers.Conv2D(4, 3), keras.layers.MaxPooling2D(),
-                              keras.layers.Conv2D(8, 3), keras.layers.Flatten()])
+    model = keras.Sequential(
+        [
+            keras.Input((12, 12, 1)),
+            keras.layers.Conv2D(4, 3),
+            keras.layers.MaxPooling2D(),
+            keras.layers.Conv2D(8, 3),
+            keras.layers.Flatten(),
+        ]
+    )
     images = np.random.default_rng(0).uniform(-1, 1, (5, 12, 12, 1)).astype("float32")
     box = cnn_demo.feature_map_browser(model, images)
     page, n = _frames(box)

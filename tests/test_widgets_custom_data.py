@@ -1,4 +1,5 @@
 """Tests for book_utils.widgets.custom_data (chapter 15 widgets)."""
+
 import numpy as np
 import pytest
 
@@ -66,6 +67,7 @@ def test_pipeline_explorer_fallback():
 @pytest.fixture(scope="module")
 def densenet():
     import keras
+
     return keras.applications.DenseNet121(weights=None, include_top=False, input_shape=(32, 32, 3))
 
 
@@ -76,19 +78,20 @@ def test_freeze_depth_table_is_monotone(densenet):
     trainable = [r["trainable"] for r in rows]
     assert trainable == sorted(trainable) and len(set(trainable)) == 5
     total = {r["trainable"] + r["non_trainable"] for r in rows}
-    assert len(total) == 1                                   # only the split moves
+    assert len(total) == 1  # only the split moves
 
     def size(layer):
         return sum(int(np.prod(w.shape)) for w in layer.weights if "moving" not in w.path)
 
     everything = sum(size(layer) for layer in densenet.layers)
     stem = sum(size(layer) for layer in densenet.layers if layer.name.startswith("conv1"))
-    assert rows[4]["trainable"] == everything - stem > 0     # k = 4 unfreezes everything but the stem
-    assert densenet.trainable_weights == []                  # left frozen
+    assert rows[4]["trainable"] == everything - stem > 0  # k = 4 unfreezes everything but the stem
+    assert densenet.trainable_weights == []  # left frozen
 
 
 def test_freeze_depth_bad_input(densenet):
     from book_utils.models import transfer
+
     with pytest.raises(ValueError, match=r"in \[0, 4\], got 5"):
         transfer.unfreeze_last_blocks(densenet, 5)
     with pytest.raises(TypeError, match="DenseNet"):

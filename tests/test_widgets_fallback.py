@@ -1,4 +1,5 @@
 """Tests for the widgets' static fallbacks (book_utils.widgets._fallback)."""
+
 import re
 
 import matplotlib.pyplot as plt

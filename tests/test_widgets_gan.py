@@ -42,13 +42,14 @@ def test_latent_walk_fallback():
 
     def tiny(seed):  # z (4) -> 8x8x1 image in [-1, 1]
         keras.utils.set_random_seed(seed)
-        return keras.Sequential([keras.Input((4,)), keras.layers.Dense(64, activation="tanh"),
-                                 keras.layers.Reshape((8, 8, 1))])
+        return keras.Sequential(
+            [keras.Input((4,)), keras.layers.Dense(64, activation="tanh"), keras.layers.Reshape((8, 8, 1))]
+        )
 
     box = gan_demo.latent_walk({"甲": tiny(0), "乙": tiny(1)}, 4)
     page = box.fallback_html
     assert page.count("data-key=") == 2 * 7 and 'data-mode="grid"' in page  # generator × 7 values of α
-    assert "生成器" in page and "<option value=\"1\">乙</option>" in page and "<output>0.5</output>" in page
+    assert "生成器" in page and '<option value="1">乙</option>' in page and "<output>0.5</output>" in page
     assert len(page) < 400_000 and len(box.children) == 3
 
 

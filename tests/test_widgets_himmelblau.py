@@ -1,4 +1,5 @@
 """Tests for book_utils.widgets.himmelblau."""
+
 import numpy as np
 import pytest
 
@@ -30,8 +31,16 @@ def test_nearest_minimum():
         H.nearest_minimum((1.0, 2.0, 3.0))
 
 
-@pytest.mark.parametrize("kwargs", [dict(start=(1.0,)), dict(start=(0.0, np.nan)), dict(start=(0, 0), lr=0),
-                                    dict(start=(0, 0), steps=0), dict(start=(0, 0), steps=2.5)])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(start=(1.0,)),
+        dict(start=(0.0, np.nan)),
+        dict(start=(0, 0), lr=0),
+        dict(start=(0, 0), steps=0),
+        dict(start=(0, 0), steps=2.5),
+    ],
+)
 def test_descend_bad_input(kwargs):
     with pytest.raises(ValueError):
         H.descend(**kwargs)
@@ -40,6 +49,7 @@ def test_descend_bad_input(kwargs):
 def test_lab_builds_with_a_fallback():
     pytest.importorskip("ipywidgets")
     import matplotlib
+
     matplotlib.use("Agg")
     box = H.himmelblau_lab()
     assert box.children

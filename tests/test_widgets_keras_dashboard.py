@@ -1,4 +1,5 @@
 """Tests for book_utils.widgets.keras_dashboard (chapter 8 demos)."""
+
 import math
 
 import matplotlib
@@ -67,8 +68,14 @@ def test_lr_sweep_and_draw_history():
 def test_draw_history_flags_divergence():
     import matplotlib.pyplot as plt
 
-    fake = {("adam", 1.0): {"loss": [2.3, float("nan")], "accuracy": [0.1, 0.1],
-                            "val_loss": [3.0, float("inf")], "val_accuracy": [0.1, 0.1]}}
+    fake = {
+        ("adam", 1.0): {
+            "loss": [2.3, float("nan")],
+            "accuracy": [0.1, 0.1],
+            "val_loss": [3.0, float("inf")],
+            "val_accuracy": [0.1, 0.1],
+        }
+    }
     fig, axes = plt.subplots(1, 2)
     assert kd.draw_history(fake, "adam", 1.0, axes=axes)["diverged"]
     plt.close(fig)
@@ -98,7 +105,10 @@ def test_freeze_report_counts():
     conv, bn_gb, bn_stats, head = 3 * 3 * 3 * 4 + 4, 8, 8, 4 * 2 + 2
     total = conv + bn_gb + bn_stats + head
     assert kd.freeze_report(model, backbone, backbone_trainable=True) == {
-        "trainable": conv + bn_gb + head, "non_trainable": bn_stats, "total": total}
+        "trainable": conv + bn_gb + head,
+        "non_trainable": bn_stats,
+        "total": total,
+    }
     assert kd.freeze_report(model, backbone, backbone_trainable=False)["trainable"] == head
     assert kd.freeze_report(model, backbone, backbone_trainable=True, freeze_batchnorm=True)["trainable"] == conv + head
     # unfreezing again restores BatchNorm's gamma/beta

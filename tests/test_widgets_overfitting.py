@@ -1,4 +1,5 @@
 """Unit tests for book_utils.widgets.overfitting."""
+
 import numpy as np
 import pytest
 
@@ -31,6 +32,7 @@ def test_boundary_grid_and_stats():
 
 def test_make_plot_and_dashboard_validation():
     import matplotlib
+
     matplotlib.use("Agg")
     X = np.random.default_rng(0).normal(size=(20, 2))
     y = (X[:, 0] > 0).astype(int)
@@ -43,6 +45,7 @@ def test_make_plot_and_dashboard_validation():
 
 def test_poly_capacity_lab_fallback():
     import matplotlib
+
     matplotlib.use("Agg")
     page = ov.poly_capacity_lab(degree=4, noise=0.3, n=40).fallback_html
     # one slider at a time around (4, 0.3, 40): degree 0 1 3 4 5 9 15 25, noise 0…1.5, n 10…200
@@ -52,13 +55,16 @@ def test_poly_capacity_lab_fallback():
 
 def test_regularisation_dashboard_fallback():
     import matplotlib
+
     matplotlib.use("Agg")
     X = np.random.default_rng(0).normal(size=(40, 2))
     y = (X[:, 0] > 0).astype(int)
     XX, YY = ov.boundary_grid(X, step=0.1)
     rec = {"XX": XX, "YY": YY, "preds": 1 / (1 + np.exp(-XX)), "train_acc": 0.9, "test_acc": 0.8}
-    results = {"网络层数": {n: rec for n in range(5)},
-               "正则化系数": {lam: {**rec, "weights": np.zeros((256, 256))} for lam in (1e-5, 1e-3, 0.1, 0.13)}}
+    results = {
+        "网络层数": {n: rec for n in range(5)},
+        "正则化系数": {lam: {**rec, "weights": np.zeros((256, 256))} for lam in (1e-5, 1e-3, 0.1, 0.13)},
+    }
     box = ov.regularisation_dashboard(results, X, y)
     page = box.fallback_html
     # one control over (experiment, setting): each experiment's first, middle and last setting

@@ -1,4 +1,5 @@
 """Unit tests for book_utils.widgets.regression (chapter 2 demos)."""
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -115,18 +116,21 @@ def test_descent_1d_widget_and_its_fallback():
     _check_fallback(reg.descent_1d_widget(), 1 + 6 + 5 + 3, ["起点 x₀", "学习率", "步数"])
 
 
-@pytest.mark.parametrize("call, error", [
-    (lambda: reg.make_points(1), ValueError),
-    (lambda: reg.make_points(10, noise=-1), ValueError),
-    (lambda: reg.make_points(10.5), TypeError),
-    (lambda: reg.run_gradient_descent(np.zeros((5, 3)), 0.01, 10), ValueError),
-    (lambda: reg.run_gradient_descent(reg.make_points(5), -0.1, 10), ValueError),
-    (lambda: reg.run_gradient_descent(reg.make_points(5), 0.01, 0), ValueError),
-    (lambda: reg.run_gradient_descent(reg.make_points(5), "fast", 10), TypeError),
-    (lambda: reg.line_fit_state(float("nan"), 0.0, reg.make_points(5)), ValueError),
-    (lambda: reg.descend_1d(20.0, 0.01), ValueError),
-    (lambda: reg.least_squares(np.zeros(4)), ValueError),
-])
+@pytest.mark.parametrize(
+    "call, error",
+    [
+        (lambda: reg.make_points(1), ValueError),
+        (lambda: reg.make_points(10, noise=-1), ValueError),
+        (lambda: reg.make_points(10.5), TypeError),
+        (lambda: reg.run_gradient_descent(np.zeros((5, 3)), 0.01, 10), ValueError),
+        (lambda: reg.run_gradient_descent(reg.make_points(5), -0.1, 10), ValueError),
+        (lambda: reg.run_gradient_descent(reg.make_points(5), 0.01, 0), ValueError),
+        (lambda: reg.run_gradient_descent(reg.make_points(5), "fast", 10), TypeError),
+        (lambda: reg.line_fit_state(float("nan"), 0.0, reg.make_points(5)), ValueError),
+        (lambda: reg.descend_1d(20.0, 0.01), ValueError),
+        (lambda: reg.least_squares(np.zeros(4)), ValueError),
+    ],
+)
 def test_bad_inputs(call, error):
     with pytest.raises(error):
         call()

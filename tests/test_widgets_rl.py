@@ -29,6 +29,7 @@ def test_episode_frame_and_draw():
 
 def test_draw_maze():
     from book_utils.models import rl
+
     res = rl.value_iteration(0.9)
     rl_demo.draw_maze(res)
     rl_demo.draw_maze_q(res)

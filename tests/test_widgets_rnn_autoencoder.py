@@ -1,4 +1,5 @@
 """Unit tests for the chapter 11 and 12 widgets' pure functions and wrappers."""
+
 import numpy as np
 import pytest
 
@@ -17,6 +18,7 @@ def test_matrix_power_norms_follow_eigenvalue():
 
 def test_eigenvalue_lab_builds():
     import matplotlib
+
     matplotlib.use("Agg")
     box = rnn_demo.eigenvalue_lab(0.75, 10)
     assert len(box.children) == 2

@@ -51,15 +51,23 @@ def test_table_cells_set_a_dark_text_colour():
 
 
 def test_broadcast_explorer_fallback():
-    page = _check_fallback(WT.broadcast_explorer("2,32,32,3", "32,1"), 4 * 4, ["shape a", "shape b"],
-                           WT.broadcast_update("2,32,32,3", "32,1")["html"])
+    page = _check_fallback(
+        WT.broadcast_explorer("2,32,32,3", "32,1"),
+        4 * 4,
+        ["shape a", "shape b"],
+        WT.broadcast_update("2,32,32,3", "32,1")["html"],
+    )
     assert page.count("可以广播") == 9 and page.count("无法广播") == 7
     assert WT.broadcast_explorer("5,1", "32,1").fallback_html.count("data-key=") == 5 * 4  # initial text added
 
 
 def test_slicing_explorer_fallback():
-    page = _check_fallback(WT.slicing_explorer("1:3, ::2", "4,6"), 6 * 2, ["x[ … ]", "x.shape"],
-                           WT.slicing_update("1:3, ::2", "4,6")["html"])
+    page = _check_fallback(
+        WT.slicing_explorer("1:3, ::2", "4,6"),
+        6 * 2,
+        ["x[ … ]", "x.shape"],
+        WT.slicing_update("1:3, ::2", "4,6")["html"],
+    )
     assert "错误" not in page and "x[..., 0] 的 shape = <b>[4, 32, 32]</b>" in page
 
 
@@ -75,8 +83,12 @@ def test_precision_update():
 
 
 def test_precision_lab_fallback():
-    page = _check_fallback(WT.precision_lab("123456789", "int16"), 5 * 6, ["数值", "dtype"],
-                           WT.precision_update("123456789", "int16")["html"])
+    page = _check_fallback(
+        WT.precision_lab("123456789", "int16"),
+        5 * 6,
+        ["数值", "dtype"],
+        WT.precision_update("123456789", "int16")["html"],
+    )
     assert "以 <b>float32</b> 保存为 <b>16777216.0</b>" in page
 
 
@@ -95,8 +107,9 @@ def test_preset_perm():
 
 
 def test_reshape_visualiser_fallback():
-    page = _check_fallback(WT.reshape_visualiser("2,3,4", "0,2,1"), 7 * 3, ["shape", "perm"],
-                           WT.reshape_update("2,3,4", "0,2,1")["html"])
+    page = _check_fallback(
+        WT.reshape_visualiser("2,3,4", "0,2,1"), 7 * 3, ["shape", "perm"], WT.reshape_update("2,3,4", "0,2,1")["html"]
+    )
     assert "错误" not in page and '<option value="1" selected>交换最后两维</option>' in page
     other = WT.reshape_visualiser("2,3,4", "1,0,2").fallback_html  # a perm that is no preset is added as one
     assert '<option value="3" selected>1,0,2</option>' in other

@@ -1,4 +1,5 @@
 """Tests for book_utils.zoo (offline pretrained weights, parameter counts, freezing)."""
+
 import keras
 import pytest
 
