@@ -78,15 +78,15 @@ TWO_DEVICES = textwrap.dedent("""
 """)
 
 
+def _python(code):
+    """Run ``code`` in a fresh interpreter (its own logical-device split); the finished process."""
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=env)
+
+
 def test_two_logical_devices_give_the_single_device_loss():
     """A step on 2 replicas equals the step on one device for the same global batch."""
-    out = subprocess.run(
-        [sys.executable, "-c", TWO_DEVICES],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
-    )
+    out = _python(TWO_DEVICES)
     assert out.returncode == 0, out.stderr[-2000:]
     r = json.loads(out.stdout.strip().splitlines()[-1])
     assert r["kind"] == "MirroredStrategy" and r["replicas"] == 2
@@ -128,13 +128,7 @@ FIT = textwrap.dedent("""
 
 def test_fit_with_a_strategy_matches_single_device_fit():
     """training.fit(strategy=Mirrored over 2 devices) follows the single-device history."""
-    out = subprocess.run(
-        [sys.executable, "-c", FIT],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
-    )
+    out = _python(FIT)
     assert out.returncode == 0, out.stderr[-2000:]
     r = json.loads(out.stdout.strip().splitlines()[-1])
     for two, one in zip(r["two"], r["one"]):

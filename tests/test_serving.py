@@ -45,14 +45,18 @@ def test_image_roundtrip():
         serving.decode_image_b64("!!not base64!!")
 
 
-def test_http_roundtrip():
-    app = serving.create_app(
+def _toy_app():
+    return serving.create_app(
         predict,
         name="toy",
         input_shape=SHAPE,
         class_names=["a", "b", "c"],
         preprocess=lambda im: np.asarray(im, np.float32)[:4, :4] / 255.0,
     )
+
+
+def test_http_roundtrip():
+    app = _toy_app()
     with serving.ModelServer(app) as server:
         assert server.running
         status = serving.get_json(server.url + "/v1/models/toy")
@@ -108,13 +112,7 @@ def _png_bomb(width=12000, height=12000) -> bytes:
 
 @pytest.fixture(scope="module")
 def toy_server():
-    app = serving.create_app(
-        predict,
-        name="toy",
-        input_shape=SHAPE,
-        class_names=["a", "b", "c"],
-        preprocess=lambda im: np.asarray(im, np.float32)[:4, :4] / 255.0,
-    )
+    app = _toy_app()
     with serving.ModelServer(app) as server:
         yield server, server.url + "/v1/models/toy:predict"
 
