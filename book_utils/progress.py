@@ -75,13 +75,18 @@ class KerasProgress(keras.callbacks.Callback):
 
     def __init__(self, desc: str = "训练", every: float = 2.0):
         super().__init__()
-        self.desc, self.every, self.bar, self.done = desc, every, None, 0
+        self.desc, self.every = desc, every
 
     def on_train_begin(self, logs=None):
-        steps, epochs = self.params.get("steps"), self.params.get("epochs", 1)
-        self.bar = Progress(steps * epochs, self.desc, self.every) if steps and live() else None
+        self.bar = self.first = self.epoch = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        steps = self.params.get("steps")
+        if self.first is None and steps and live():   # the first epoch this fit runs (after initial_epoch)
+            self.first, self.bar = epoch, Progress((self.params["epochs"] - epoch) * steps, self.desc, self.every)
+        self.epoch = epoch
 
     def on_train_batch_end(self, batch, logs=None):
-        self.done += 1
         if self.bar is not None:   # only when a learner watches: reading the logs waits for the batch
-            self.bar.update(self.done, **{k: float(v) for k, v in (logs or {}).items()})
+            done = (self.epoch - self.first) * self.params["steps"] + batch + 1
+            self.bar.update(done, **{k: float(v) for k, v in (logs or {}).items()})

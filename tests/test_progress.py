@@ -68,3 +68,14 @@ def test_keras_fit_shows_the_same_line(shown):
     )
     assert shown[0].startswith("拟合 ▕") and "0/8" in shown[0]  # 4 batches × 2 epochs
     assert "8/8" in shown[-1] and "loss=0" in shown[-1]
+    shown.clear()  # resumed at epoch 1 of 3: 2 epochs run
+    model.fit(
+        np.zeros((40, 3)),
+        np.zeros((40, 1)),
+        batch_size=10,
+        epochs=3,
+        initial_epoch=1,
+        verbose=0,
+        callbacks=[P.KerasProgress("续训", every=3600)],
+    )
+    assert "0/8" in shown[0] and "8/8" in shown[-1]
