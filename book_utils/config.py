@@ -75,16 +75,19 @@ ENVIRONMENT: dict = {}
 RESULTS: list[dict] = []
 
 
+DEFAULT_SEED = 42
+
+
 def resolve_seed(seed: int | None = None) -> int:
-    """``seed`` itself, or the seed given to ``setup`` when it is None (42, setup's default, before any setup).
+    """``seed`` itself, or the seed given to ``setup`` when it is None (``DEFAULT_SEED`` before any setup).
 
     Every helper with a ``seed`` argument defaults to None and calls this, so ``bu.setup(seed=…)``
     decides shuffle orders, augmentations, NumPy draws and initial weights unless a call passes its own.
     """
-    return ENVIRONMENT.get("seed", 42) if seed is None else seed
+    return ENVIRONMENT.get("seed", DEFAULT_SEED) if seed is None else seed
 
 
-def setup(seed: int = 42, *, precision: int = 4, quiet: bool = False) -> None:
+def setup(seed: int = DEFAULT_SEED, *, precision: int = 4, quiet: bool = False) -> None:
     """Prepare a chapter: seeds, deterministic ops, print precision, plot style, banner.
 
     The environment facts that the banner prints are kept in ``book_utils.config.ENVIRONMENT``.

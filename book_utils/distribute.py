@@ -165,7 +165,8 @@ def train(strategy, build_model, x, y, loss_fn, *, steps: int, global_batch: int
 
 def train_demo(strategy, steps: int = 40, seed: int | None = None) -> list[float]:
     """The multi-worker demo: ``demo_model`` on ``demo_data``; the loss of every step."""
-    mse, seed = keras.losses.MeanSquaredError(reduction="none"), resolve_seed(seed)
+    seed = resolve_seed(seed)
+    mse = keras.losses.MeanSquaredError(reduction="none")
     return train(strategy, demo_model, *demo_data(seed=seed), mse, steps=steps, seed=seed)[1]
 
 
